@@ -1,0 +1,1 @@
+"""SIEM@Home syslog collector: receive, parse and store router and NAS logs."""

@@ -1,0 +1,126 @@
+"""Entry point: settings → buffer → writer thread → UDP/TCP listener, until SIGTERM."""
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+
+from collector.buffer import Buffer
+from collector.notices import Notices
+from collector.server import Listener, kernel_udp_drops
+from collector.settings import Settings, SettingsError
+from collector.spool import Spool
+from collector.stats import Counters
+from collector.syslog import Severity
+from collector.writer import Writer
+
+log = logging.getLogger("collector")
+_REPORT_SECONDS = 10.0
+
+
+async def serve(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT, then stop listening, drain, flush and report."""
+    counters = Counters()
+    buffer = Buffer(settings.buffer_messages, settings.batch_size)
+    notices = Notices(buffer)
+    spool = Spool(settings.spool_dir, settings.spool_max_bytes)
+    writer = Writer(settings, buffer, spool, counters, notices)
+    listener = Listener(settings, buffer, counters)
+    try:
+        await listener.start()
+    except OSError as error:
+        log.error("cannot listen on %s:%d: %s", settings.syslog_host, settings.syslog_port, error)
+        return 1
+    writer.start()
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    drops = DropReporter(counters, notices)
+    monitor = asyncio.create_task(_monitor(settings, listener, counters, drops))
+    await stop.wait()
+
+    log.info("stopping: no longer listening; draining %d buffered messages", len(buffer))
+    monitor.cancel()
+    await listener.close()
+    writer.stop()
+    await asyncio.to_thread(writer.join)
+    drops.report(store=False)
+    log.info("stopped: %s", json.dumps(counters.snapshot()))
+    return 0
+
+
+async def _monitor(settings: Settings, listener: Listener, counters: Counters, drops: "DropReporter") -> None:
+    """Every few seconds: report drops since last time and refresh the heartbeat file."""
+    kernel_base = kernel_udp_drops(listener.udp_socket) if listener.udp_socket else None
+    while True:
+        await asyncio.sleep(_REPORT_SECONDS)
+        if listener.udp_socket is not None and kernel_base is not None:
+            drops = kernel_udp_drops(listener.udp_socket)
+            if drops is not None:
+                counters.udp_dropped_kernel = drops - kernel_base
+        drops.report()
+        if settings.heartbeat_file is not None:
+            _beat(settings, counters)
+
+
+class DropReporter:
+    """Logs (and stores as a notice) any UDP drops since the previous report."""
+
+    _CAUSES = (
+        ("udp_dropped_full", "the collector's buffer was full"),
+        ("udp_dropped_kernel", "the kernel's receive buffer overflowed"),
+    )
+
+    def __init__(self, counters: Counters, notices: Notices) -> None:
+        self._counters = counters
+        self._notices = notices
+        self._seen = dict.fromkeys((name for name, _ in self._CAUSES), 0)
+
+    def report(self, store: bool = True) -> None:
+        """Report new drops; `store=False` only logs them (the writer has already stopped)."""
+        for name, why in self._CAUSES:
+            total = getattr(self._counters, name)
+            new = total - self._seen[name]
+            if new > 0:
+                self._seen[name] = total
+                text = f"dropped {new} UDP messages because {why} ({total} in all); TCP does not lose messages"
+                if store:
+                    self._notices.emit(Severity.WARNING, text)
+                else:
+                    log.warning("%s", text)
+
+
+def _beat(settings: Settings, counters: Counters) -> None:
+    """Write the liveness file the container healthcheck reads (UDP has no handshake to probe)."""
+    try:
+        payload = json.dumps({"time": time.time(), **counters.snapshot()})
+        settings.heartbeat_file.write_text(payload)
+    except OSError as error:
+        log.warning("cannot write heartbeat file %s: %s", settings.heartbeat_file, error)
+
+
+def main() -> int:
+    """Read settings, exiting with a clear message on a bad value, then serve."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"collector: configuration error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return asyncio.run(serve(settings))
+    except OSError as error:
+        log.error("%s", error)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

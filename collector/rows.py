@@ -1,0 +1,74 @@
+"""Turn received messages into rows for the three tables: routing and column fitting, no I/O."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+
+from collector.buffer import Received
+from collector.discovery import parse_discovery
+from collector.packetfilter import parse_packetfilter
+from collector.syslog import parse_syslog
+
+MESSAGE_COLUMNS = (
+    "timestamp", "received", "host", "sender", "facility", "severity",
+    "program", "pid", "msgid", "structured_data", "message", "truncated",
+)  # fmt: skip
+PACKETFILTER_COLUMNS = (
+    "timestamp", "received", "host", "prefix", "action", "chain", "direction",
+    "in_interface", "out_interface", "mac", "src_ip", "src_port", "dst_ip", "dst_port",
+    "protocol", "type", "code", "length", "ttl", "tcp_flags",
+)  # fmt: skip
+ADDRWATCH_COLUMNS = (
+    "timestamp", "received", "host", "source", "event", "interface", "vlan",
+    "mac", "ip", "old_mac", "hostname",
+)  # fmt: skip
+UNKNOWN_HOST = "unknown"
+_SD_CHARS = 16000  # a TEXT column holds 65535 bytes, 4 per character at worst
+
+
+@dataclass(slots=True)
+class Rows:
+    """Row tuples per table, in the column order above."""
+
+    messages: list[tuple] = field(default_factory=list)
+    packetfilter: list[tuple] = field(default_factory=list)
+    addrwatch: list[tuple] = field(default_factory=list)
+
+
+def _clip(text: str | None, length: int) -> str | None:
+    """Fit text to a VARCHAR(length) so strict mode never rejects a row."""
+    return text if text is None or len(text) <= length else text[:length]
+
+
+def build_rows(batch: list[Received], zone: tzinfo) -> Rows:
+    """Parse each message; every one becomes a `messages` row, some also a packet-filter or discovery row."""
+    rows = Rows()
+    for item in batch:
+        received = datetime.fromtimestamp(item.received, UTC)
+        message = parse_syslog(item.data, received, zone)
+        received = received.replace(tzinfo=None)
+        host = _clip(message.host, 255) or item.sender or UNKNOWN_HOST
+        rows.messages.append((
+            message.timestamp, received, host, item.sender, message.facility, message.severity,
+            _clip(message.program, 64), _clip(message.pid, 128), _clip(message.msgid, 32),
+            _clip(message.structured_data, _SD_CHARS), message.message, item.truncated,
+        ))  # fmt: skip
+        text = message.message
+        if "IN=" in text:
+            packet = parse_packetfilter(text)
+            if packet is not None:
+                rows.packetfilter.append((
+                    message.timestamp, received, host, _clip(packet.prefix, 64), packet.action[:16],
+                    packet.chain[:32], packet.direction, _clip(packet.in_interface, 16),
+                    _clip(packet.out_interface, 16), packet.mac, packet.src_ip, packet.src_port,
+                    packet.dst_ip, packet.dst_port, _clip(packet.protocol, 8), packet.icmp_type,
+                    packet.icmp_code, packet.length, packet.ttl, packet.tcp_flags,
+                ))  # fmt: skip
+                continue
+        seen = parse_discovery(message.program, text)
+        if seen is not None:
+            rows.addrwatch.append((
+                seen.timestamp or message.timestamp, received, host, seen.source, seen.event[:32],
+                _clip(seen.interface, 16), seen.vlan, seen.mac, seen.ip, seen.old_mac,
+                _clip(seen.hostname, 255),
+            ))  # fmt: skip
+    return rows

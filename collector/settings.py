@@ -1,0 +1,126 @@
+"""Collector settings: read once from the environment, validated, then passed down."""
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+T = TypeVar("T")
+N = TypeVar("N", int, float)
+
+PLACEHOLDER_PASSWORDS = frozenset({"", "changeme", "change-me", "change_me", "password", "secret", "example"})
+
+
+class SettingsError(Exception):
+    """One or more environment variables are missing or invalid; the message lists them all."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the collector can be told, with the defaults a home install wants."""
+
+    db_password: str = field(repr=False)
+    db_host: str = "127.0.0.1"
+    db_port: int = 3306
+    db_name: str = "siem"
+    db_user: str = "siem_collector"
+    syslog_host: str = "0.0.0.0"
+    syslog_port: int = 5514
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    max_message_bytes: int = 65536
+    buffer_messages: int = 50000
+    batch_size: int = 2000
+    flush_seconds: float = 0.5
+    spool_dir: Path = Path("data/spool")
+    spool_max_bytes: int = 512 * 1024 * 1024
+    udp_rcvbuf_bytes: int = 8 * 1024 * 1024
+    db_retry_seconds: float = 2.0
+    heartbeat_file: Path | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        """Build settings from SIEM_* variables and TZ; raise SettingsError naming every bad one."""
+        reader = _Reader(environ)
+        password = reader.text("SIEM_DB_PASSWORD", "")
+        if password.lower() in PLACEHOLDER_PASSWORDS or password.lower().startswith("changeme"):
+            reader.errors.append("SIEM_DB_PASSWORD is empty or a placeholder: set the collector's password in .env")
+        settings = cls(
+            db_password=password,
+            db_host=reader.text("SIEM_DB_HOST", cls.db_host),
+            db_port=reader.integer("SIEM_DB_PORT", cls.db_port, 1, 65535),
+            db_name=reader.text("SIEM_DB_NAME", cls.db_name),
+            db_user=reader.text("SIEM_DB_USER", cls.db_user),
+            syslog_host=reader.text("SIEM_SYSLOG_HOST", cls.syslog_host),
+            syslog_port=reader.integer("SIEM_SYSLOG_PORT", cls.syslog_port, 1, 65535),
+            zone=reader.parse("TZ", "UTC", _zone, "a time zone name such as Europe/Berlin"),
+            max_message_bytes=reader.integer("SIEM_MAX_MESSAGE_BYTES", cls.max_message_bytes, 480, 1024 * 1024),
+            buffer_messages=reader.integer("SIEM_BUFFER_MESSAGES", cls.buffer_messages, 100, 10_000_000),
+            batch_size=reader.integer("SIEM_BATCH_SIZE", cls.batch_size, 1, 100_000),
+            flush_seconds=reader.number("SIEM_FLUSH_SECONDS", cls.flush_seconds, 0.01, 60),
+            spool_dir=Path(reader.text("SIEM_SPOOL_DIR", str(cls.spool_dir))),
+            spool_max_bytes=reader.integer("SIEM_SPOOL_MAX_MB", cls.spool_max_bytes >> 20, 1, 1 << 20) << 20,
+            udp_rcvbuf_bytes=reader.integer("SIEM_UDP_RCVBUF_BYTES", cls.udp_rcvbuf_bytes, 65536, 1 << 30),
+            db_retry_seconds=reader.number("SIEM_DB_RETRY_SECONDS", cls.db_retry_seconds, 0.1, 300),
+            heartbeat_file=Path(reader.text("SIEM_HEARTBEAT_FILE", "")) if environ.get("SIEM_HEARTBEAT_FILE") else None,
+            log_level=reader.parse("SIEM_LOG_LEVEL", cls.log_level, _log_level, "one of DEBUG, INFO, WARNING, ERROR"),
+        )
+        if settings.batch_size > settings.buffer_messages:
+            reader.errors.append("SIEM_BATCH_SIZE must not exceed SIEM_BUFFER_MESSAGES")
+        if reader.errors:
+            raise SettingsError("; ".join(reader.errors))
+        return settings
+
+
+def _zone(text: str) -> ZoneInfo:
+    """Resolve a TZ name (a leading ':' as glibc allows is ignored)."""
+    try:
+        return ZoneInfo(text.removeprefix(":"))
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(text) from error
+
+
+def _log_level(text: str) -> str:
+    """Accept the standard logging level names, any case."""
+    level = text.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError(text)
+    return level
+
+
+class _Reader:
+    """Reads typed values from the environment and collects every error instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.errors: list[str] = []
+
+    def text(self, name: str, default: str) -> str:
+        """Return the variable's value, or the default when it is unset or empty."""
+        return self.environ.get(name, "").strip() or default
+
+    def parse(self, name: str, default: str, convert: Callable[[str], T], expected: str) -> T:
+        """Convert the value, recording `NAME='value' is not <expected>` on failure."""
+        raw = self.text(name, default)
+        try:
+            return convert(raw)
+        except ValueError:
+            self.errors.append(f"{name}={raw!r} is not {expected}")
+            return convert(default)
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        """Parse a whole number within [low, high]."""
+        return self.parse(name, str(default), lambda raw: _bounded(int(raw), low, high), f"a whole number from {low} to {high}")
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        """Parse a decimal number within [low, high]."""
+        return self.parse(name, str(default), lambda raw: _bounded(float(raw), low, high), f"a number from {low} to {high}")
+
+
+def _bounded(value: N, low: N, high: N) -> N:
+    """Return value if it lies in [low, high], else raise ValueError."""
+    if not low <= value <= high:
+        raise ValueError(value)
+    return value

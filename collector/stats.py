@@ -1,0 +1,23 @@
+"""Counters the collector keeps and reports: what came in, what was stored, what could not be kept."""
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Counters:
+    """Each counter is written by one thread only, so plain ints are safe to share."""
+
+    udp_received: int = 0
+    tcp_received: int = 0
+    udp_dropped_full: int = 0
+    udp_dropped_kernel: int = 0
+    written: int = 0
+    spooled: int = 0
+    replayed: int = 0
+    rejected_rows: int = 0
+    lost: int = 0
+    db_up: bool = False
+
+    def snapshot(self) -> dict[str, int | bool]:
+        """Return the counters as a plain dict (for the heartbeat file and the summary line)."""
+        return asdict(self)

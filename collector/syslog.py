@@ -1,0 +1,229 @@
+"""Syslog header parsing (RFC 3164 and RFC 5424): bytes in, a message record out, no I/O."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from enum import IntEnum
+
+DEFAULT_PRI = 13  # RFC 3164 4.3.3: a message without PRI is user.notice
+
+
+class Facility(IntEnum):
+    """Syslog facilities (RFC 5424 table 1)."""
+
+    KERN = 0
+    USER = 1
+    MAIL = 2
+    DAEMON = 3
+    AUTH = 4
+    SYSLOG = 5
+    LPR = 6
+    NEWS = 7
+    UUCP = 8
+    CRON = 9
+    AUTHPRIV = 10
+    FTP = 11
+    NTP = 12
+    AUDIT = 13
+    ALERT = 14
+    CLOCK = 15
+    LOCAL0 = 16
+    LOCAL1 = 17
+    LOCAL2 = 18
+    LOCAL3 = 19
+    LOCAL4 = 20
+    LOCAL5 = 21
+    LOCAL6 = 22
+    LOCAL7 = 23
+
+
+class Severity(IntEnum):
+    """Syslog severities, 0 the most severe (RFC 5424 table 2)."""
+
+    EMERG = 0
+    ALERT = 1
+    CRIT = 2
+    ERR = 3
+    WARNING = 4
+    NOTICE = 5
+    INFO = 6
+    DEBUG = 7
+
+
+@dataclass(slots=True)
+class SyslogMessage:
+    """One syslog message with its header decoded; times are naive UTC."""
+
+    facility: int
+    severity: int
+    timestamp: datetime
+    host: str | None
+    program: str | None
+    pid: str | None
+    msgid: str | None
+    structured_data: str | None
+    message: str
+
+
+def decode_pri(pri: int) -> tuple[Facility, Severity]:
+    """Split a PRI value into facility and severity (PRI = facility * 8 + severity)."""
+    if not 0 <= pri <= 191:
+        raise ValueError(f"PRI out of range: {pri!r}")
+    return Facility(pri >> 3), Severity(pri & 7)
+
+
+_PRI = re.compile(r"<(\d{1,3})>")
+_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_BSD_STAMP = re.compile(
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) +(?:(\d{4}) +)?"
+    r"(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,6})\d*)? +"
+)
+_ISO_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})? +")
+_TAG = re.compile(r"([^\s\[\]:]{1,64})(?:\[([^\]\s]{0,128})\])?: ?")
+
+
+def decode_text(data: bytes) -> str:
+    """Decode log bytes to text that any UTF-8 column accepts, keeping every byte visible.
+
+    Invalid UTF-8 becomes `\\xNN` escapes and NUL bytes `\\x00`, so binary junk is
+    stored faithfully instead of being rejected or silently altered.
+    """
+    if b"\0" in data:
+        data = data.replace(b"\0", b"\\x00")
+    return data.decode("utf-8", "backslashreplace")
+
+
+def parse_syslog(data: bytes, received: datetime, zone: tzinfo) -> SyslogMessage:
+    """Parse one syslog frame; anything unparsable stays in the message text.
+
+    `received` is the aware receive time; `zone` is the sender's zone for
+    RFC 3164 stamps, which carry neither a year nor an offset.
+    """
+    text = decode_text(data.rstrip(b"\r\n\0"))
+    pri = DEFAULT_PRI
+    match = _PRI.match(text)
+    if match and int(match.group(1)) <= 191:
+        pri = int(match.group(1))
+        text = text[match.end() :]
+    facility, severity = pri >> 3, pri & 7
+    if text.startswith("1 "):
+        parsed = _parse_5424(text[2:], received)
+        if parsed is not None:
+            return SyslogMessage(facility, severity, *parsed)
+    return SyslogMessage(facility, severity, *_parse_3164(text, received, zone))
+
+
+def _utc(moment: datetime) -> datetime:
+    """Return a naive UTC datetime, the form every DATETIME column holds."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _parse_3164(text: str, received: datetime, zone: tzinfo) -> tuple:
+    """Parse the part after PRI of a BSD-style message, tolerating missing pieces."""
+    timestamp = None
+    has_stamp = False
+    match = _BSD_STAMP.match(text)
+    if match:
+        has_stamp = True
+        timestamp = _bsd_time(match, received, zone)
+        text = text[match.end() :]
+    else:
+        match = _ISO_STAMP.match(text)
+        if match:
+            has_stamp = True
+            timestamp = _iso_time(match.group().rstrip(), zone)
+            text = text[match.end() :]
+    host = None
+    if has_stamp:
+        word, space, rest = text.partition(" ")
+        if space and word and not word.endswith(":") and "[" not in word:
+            host, text = word, rest
+    program = pid = None
+    match = _TAG.match(text)
+    if match:
+        program, pid = match.group(1), match.group(2) or None
+        text = text[match.end() :]
+    return (timestamp or _utc(received), host, program, pid, None, None, text)
+
+
+def _bsd_time(match: re.Match, received: datetime, zone: tzinfo) -> datetime | None:
+    """Turn `Mmm dd [yyyy] hh:mm:ss` into UTC, picking the year closest to the receive time."""
+    month = _MONTHS[match.group(1)]
+    day, hour, minute, second = (int(match.group(i)) for i in (2, 4, 5, 6))
+    micro = int(match.group(7).ljust(6, "0")) if match.group(7) else 0
+    if match.group(3):
+        years = [int(match.group(3))]
+    else:
+        this_year = received.astimezone(zone).year
+        years = [this_year - 1, this_year, this_year + 1]
+    candidates = []
+    for year in years:
+        try:
+            candidates.append(datetime(year, month, day, hour, minute, second, micro, tzinfo=zone))
+        except ValueError:  # Feb 29 in a common year, or a day that does not exist
+            continue
+    if not candidates:
+        return None
+    return _utc(min(candidates, key=lambda moment: abs(moment - received)))
+
+
+def _iso_time(stamp: str, zone: tzinfo) -> datetime | None:
+    """Parse an RFC 3339 stamp; one without an offset is in the sender's zone."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return _utc(moment)
+
+
+def _nil(field: str) -> str | None:
+    """RFC 5424 writes an absent field as `-`."""
+    return None if field == "-" else field
+
+
+def _parse_5424(text: str, received: datetime) -> tuple | None:
+    """Parse the part after `<PRI>1 ` of an RFC 5424 message; None if it is not one."""
+    parts = text.split(" ", 5)
+    if len(parts) < 6:
+        if len(parts) == 5 and parts[4]:
+            parts.append("-")
+        else:
+            return None
+    stamp, host, app, procid, msgid, rest = parts
+    if stamp != "-" and not stamp[:4].isdigit():
+        return None
+    timestamp = None if stamp == "-" else _iso_time(stamp, UTC)
+    structured, message = _split_structured_data(rest)
+    if message.startswith("\ufeff"):
+        message = message[1:]
+    return (
+        timestamp or _utc(received),
+        _nil(host),
+        _nil(app),
+        _nil(procid),
+        _nil(msgid),
+        structured,
+        message,
+    )
+
+
+def _split_structured_data(rest: str) -> tuple[str | None, str]:
+    """Split `[sd][sd] msg` into its structured data and message, honouring `\\]` and quotes."""
+    if rest == "-" or rest.startswith("- "):
+        return None, rest[2:]
+    if not rest.startswith("["):
+        return None, rest
+    i, end, quoted = 0, len(rest), False
+    while i < end:
+        char = rest[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif char == "]" and not quoted and (i + 1 == end or rest[i + 1] != "["):
+            return rest[: i + 1], rest[i + 2 :]
+        i += 1
+    return None, rest

@@ -1,0 +1,168 @@
+"""The one database writer: batches from the buffer into MariaDB, to the spool while MariaDB is away."""
+
+import logging
+import threading
+import time
+
+import pymysql
+
+from collector import db
+from collector.buffer import Buffer, Received
+from collector.notices import Notices
+from collector.rows import build_rows
+from collector.settings import Settings
+from collector.spool import Spool, SpoolFull
+from collector.stats import Counters
+from collector.syslog import Severity
+
+log = logging.getLogger(__name__)
+_STOP_GRACE_SECONDS = 10.0
+
+
+class Writer(threading.Thread):
+    """Runs in its own thread so the receiving event loop never waits on MariaDB.
+
+    Order of preference for every batch: MariaDB, else the spool, else hold it
+    (the buffer then fills and TCP senders are paused). Spooled batches are
+    replayed a chunk at a time between live batches once MariaDB is back.
+    """
+
+    def __init__(self, settings: Settings, buffer: Buffer, spool: Spool, counters: Counters, notices: Notices) -> None:
+        super().__init__(name="db-writer", daemon=True)
+        self._settings = settings
+        self._buffer = buffer
+        self._spool = spool
+        self._counters = counters
+        self._notices = notices
+        self._connection: pymysql.connections.Connection | None = None
+        self._next_attempt = 0.0
+        self._down_since: float | None = None
+        self._failures = 0
+        self._spool_full = False
+        self._stopping = threading.Event()
+        self._stop_deadline = float("inf")
+
+    def stop(self) -> None:
+        """Ask the writer to drain the buffer, flush and finish."""
+        self._stop_deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        self._stopping.set()
+        self._buffer.wake()
+
+    def run(self) -> None:
+        """Move batches until stopped and drained."""
+        settings = self._settings
+        log.info("waiting for MariaDB at %s:%s (database %s)", settings.db_host, settings.db_port, settings.db_name)
+        if self._spool.pending:
+            log.info("spool holds %d bytes from before; replaying once MariaDB answers", self._spool.size)
+        while True:
+            batch = self._buffer.take(settings.batch_size, settings.flush_seconds)
+            if batch:
+                self._store(batch)
+            elif self._stopping.is_set():
+                break
+            if not self._stopping.is_set() and self._connected() and self._spool.pending:
+                self._replay_chunk()
+        self._spool.close()
+        if self._connection is not None:
+            self._connection.close()
+
+    def _store(self, batch: list[Received]) -> None:
+        """Write a batch to MariaDB, or spool it."""
+        if self._connected() and self._write(batch):
+            self._counters.written += len(batch)
+            return
+        self._to_spool(batch)
+
+    def _write(self, batch: list[Received]) -> bool:
+        """Insert a batch; False (and the connection dropped) if MariaDB went away."""
+        try:
+            rejected = db.store(self._connection, build_rows(batch, self._settings.zone))
+        except db.DatabaseDown as error:
+            self._lost(str(error))
+            return False
+        if rejected:
+            self._counters.rejected_rows += rejected
+            self._notices.emit(Severity.ERR, "MariaDB refused %d rows; see the collector log", rejected)
+        return True
+
+    def _to_spool(self, batch: list[Received]) -> None:
+        """Spool a batch; while the spool is full, hold it and keep trying both ways."""
+        while True:
+            try:
+                self._spool.append(batch)
+            except SpoolFull as error:
+                if not self._spool_full:
+                    self._spool_full = True
+                    log.error(
+                        "spool full (%s): holding messages; TCP senders are paused, UDP messages dropped and counted",
+                        error,
+                    )
+                if self._stopping.is_set() and time.monotonic() > self._stop_deadline:
+                    self._counters.lost += len(batch)
+                    log.error("shutting down with MariaDB away and the spool full: %d messages lost", len(batch))
+                    return
+                time.sleep(min(self._settings.db_retry_seconds, 1.0))
+                if self._connected() and self._write(batch):
+                    self._counters.written += len(batch)
+                    return
+                continue
+            if self._spool_full:
+                self._spool_full = False
+                self._notices.emit(Severity.WARNING, "spool has room again; stopped holding messages")
+            self._counters.spooled += len(batch)
+            return
+
+    def _replay_chunk(self) -> None:
+        """Write one chunk of the spool to MariaDB and mark it done."""
+        token, items = self._spool.read(self._settings.batch_size)
+        if items and not self._write(items):
+            return
+        self._spool.commit(token)
+        self._counters.replayed += len(items)
+        if not self._spool.pending:
+            self._notices.emit(
+                Severity.NOTICE, "spool replayed into MariaDB: %d messages so far", self._counters.replayed
+            )
+
+    def _connected(self) -> bool:
+        """True with a live connection; otherwise try to connect, at most every SIEM_DB_RETRY_SECONDS."""
+        if self._connection is not None:
+            return True
+        now = time.monotonic()
+        if now < self._next_attempt:
+            return False
+        try:
+            self._connection = db.connect(self._settings)
+        except db.DatabaseDown as error:
+            self._next_attempt = now + self._settings.db_retry_seconds
+            self._failures += 1
+            self._down_since = self._down_since or now
+            if self._failures == 1 or self._failures % 30 == 0:
+                log.warning("MariaDB at %s:%s not available (attempt %d): %s",
+                            self._settings.db_host, self._settings.db_port, self._failures, error)  # fmt: skip
+            return False
+        self._counters.db_up = True
+        log.info("connected to MariaDB at %s:%s", self._settings.db_host, self._settings.db_port)
+        if self._down_since is not None and self._failures > 0 and self._counters.spooled:
+            self._notices.emit(
+                Severity.NOTICE,
+                "MariaDB back after %.0f s; %d messages were spooled and are being replayed",
+                now - self._down_since,
+                self._counters.spooled,
+            )
+        self._down_since, self._failures = None, 0
+        return True
+
+    def _lost(self, reason: str) -> None:
+        """Forget a broken connection and say so once."""
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except (pymysql.err.MySQLError, OSError):
+                pass
+        self._connection = None
+        self._counters.db_up = False
+        self._down_since = time.monotonic()
+        self._failures = 1
+        self._next_attempt = self._down_since + self._settings.db_retry_seconds
+        self._notices.emit(Severity.ERR, "lost MariaDB (%s); spooling to %s until it is back", reason, self._spool.directory)
