@@ -1,0 +1,121 @@
+"""Fixtures: a private real MariaDB initialised by `scripts/db-init`, and the real collector process."""
+
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from tests.servers import ROOT, CollectorProcess, MariaDBServer, free_port
+
+TABLES = ("messages", "packetfilter", "addrwatch")
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]:
+    """A MariaDB server owned by the test session."""
+    server = MariaDBServer(tmp_path_factory.mktemp("mariadb"))
+    server.install()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def db_env(mariadb: MariaDBServer) -> dict[str, str]:
+    """The environment a deployment has, with the schema and users applied by `scripts/db-init`."""
+    env = {
+        "SIEM_DB_HOST": "127.0.0.1",
+        "SIEM_DB_PORT": str(mariadb.port),
+        "SIEM_DB_NAME": "siem",
+        "MARIADB_ROOT_PASSWORD": "",
+        "SIEM_COLLECTOR_PASSWORD": "c-" + secrets.token_urlsafe(16),
+        "SIEM_READER_PASSWORD": "r-" + secrets.token_urlsafe(16),
+    }
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "db-init")], env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return env
+
+
+@pytest.fixture
+def db(mariadb: MariaDBServer, db_env: dict[str, str]) -> Iterator[pymysql.connections.Connection]:
+    """A root connection to the emptied siem database."""
+    connection = mariadb.connect("siem")
+    with connection.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"TRUNCATE TABLE {table}")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def start_collector(
+    db_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., CollectorProcess]]:
+    """Start `python -m collector` with the deployment's environment plus overrides; stopped at teardown."""
+    started: list[CollectorProcess] = []
+
+    def start(wait_for: str = "listening for syslog", **overrides: str) -> CollectorProcess:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "SIEM_DB_HOST": db_env["SIEM_DB_HOST"],
+            "SIEM_DB_PORT": db_env["SIEM_DB_PORT"],
+            "SIEM_DB_NAME": db_env["SIEM_DB_NAME"],
+            "SIEM_DB_USER": "siem_collector",
+            "SIEM_DB_PASSWORD": db_env["SIEM_COLLECTOR_PASSWORD"],
+            "SIEM_SYSLOG_HOST": "127.0.0.1",
+            "SIEM_SYSLOG_PORT": str(free_port()),
+            "SIEM_SPOOL_DIR": str(tmp_path / "spool"),
+            "SIEM_FLUSH_SECONDS": "0.1",
+            "SIEM_DB_RETRY_SECONDS": "0.5",
+            "TZ": "UTC",
+        }
+        env.update(overrides)
+        collector = CollectorProcess(env, tmp_path / f"collector-{len(started)}.log")
+        started.append(collector)
+        return collector.start(wait_for)
+
+    yield start
+    for collector in started:
+        code = collector.stop()
+        failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+        if failed:
+            print(f"--- collector log ---\n{collector.output()}")
+        assert code == 0, collector.output()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Keep each phase's report on the test item so fixtures can dump logs after a failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def wait_for(
+    connection: pymysql.connections.Connection, sql: str, expected: object, timeout: float = 30
+) -> object:
+    """Poll a one-value query until it returns `expected`; return the last value either way."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            value = cursor.fetchone()[0]
+        if value == expected:
+            return value
+        time.sleep(0.1)
+    return value
+
+
+def fetch(connection: pymysql.connections.Connection, sql: str, *args: object) -> list[dict]:
+    """Run a query and return rows as dicts."""
+    with connection.cursor(pymysql.cursors.DictCursor) as cursor:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())

@@ -1,0 +1,175 @@
+"""Real processes for the tests: a private MariaDB server and the collector itself."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymysql
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A port free for both TCP and UDP on loopback right now."""
+    while True:
+        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+def _binary(name: str, fallback: str) -> str:
+    found = shutil.which(name) or (fallback if Path(fallback).exists() else None)
+    if found is None:
+        raise RuntimeError(f"{name} not found: run `make test`, which installs mariadb-server")
+    return found
+
+
+class MariaDBServer:
+    """A MariaDB of the tests' own (data dir in a temp folder), so a test may stop and restart it freely."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.datadir = base / "data"
+        self.port = free_port()
+        self.log = base / "mariadb.log"
+        self.process: subprocess.Popen | None = None
+
+    def install(self) -> None:
+        """Create the system tables; root may log in over TCP without a password."""
+        command = [
+            _binary("mariadb-install-db", "/usr/bin/mariadb-install-db"),
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ]
+        if os.geteuid() == 0:
+            command.append("--user=root")
+        subprocess.run(command, check=True, capture_output=True)
+
+    def start(self) -> None:
+        """Start the server and wait until it answers."""
+        command = [
+            _binary("mariadbd", "/usr/sbin/mariadbd"),
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={self.base / 'mariadb.sock'}",
+            f"--pid-file={self.base / 'mariadb.pid'}",
+            f"--log-error={self.log}",
+            "--skip-log-bin",
+            "--character-set-server=utf8mb4",
+            "--innodb-buffer-pool-size=64M",
+            "--performance-schema=OFF",
+        ]
+        if os.geteuid() == 0:
+            command.append("--user=root")
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.connect().close()
+                return
+            except pymysql.err.OperationalError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError(f"MariaDB did not start: {self.log.read_text(errors='replace')[-2000:]}")
+
+    def stop(self) -> None:
+        """Shut the server down cleanly (SIGTERM) and wait for it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+        self.process = None
+
+    def connect(self, database: str | None = None, **kwargs: object) -> pymysql.connections.Connection:
+        """Connect as root (or as `user=`/`password=` given)."""
+        options = {"host": "127.0.0.1", "port": self.port, "user": "root", "charset": "utf8mb4", "autocommit": True}
+        options.update(kwargs)
+        return pymysql.connect(database=database, **options)
+
+
+class CollectorProcess:
+    """`python -m collector` as a user runs it, with its environment and a log file to read."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.port = int(env["SIEM_SYSLOG_PORT"])
+        self.process: subprocess.Popen | None = None
+
+    def start(self, wait_for: str = "listening for syslog") -> "CollectorProcess":
+        """Start it and wait until its log shows `wait_for`."""
+        self._log_file = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "collector"], cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT
+        )
+        self.wait_for_log(wait_for)
+        return self
+
+    def wait_for_log(self, text: str, timeout: float = 30) -> None:
+        """Wait until the log contains text; fail with the log if the process dies first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"collector exited ({self.process.returncode}):\n{self.output()}")
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not in collector log after {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        """Everything the collector logged so far."""
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self, timeout: float = 60) -> int:
+        """SIGTERM, then wait for a clean exit; return the exit code."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=timeout)
+        self._log_file.close()
+        self.process = None
+        return code
+
+
+def send_udp(port: int, *messages: bytes) -> None:
+    """Send each message as one datagram, as a router does."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for message in messages:
+            sock.sendto(message, ("127.0.0.1", port))
+
+
+def send_tcp(port: int, payload: bytes) -> None:
+    """Open a connection, send the bytes, close it cleanly."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(5)
+        try:
+            sock.recv(1)
+        except (TimeoutError, ConnectionResetError):
+            pass
+
+
+def octet_counted(*messages: bytes) -> bytes:
+    """RFC 6587 octet-counting framing."""
+    return b"".join(str(len(message)).encode() + b" " + message for message in messages)
+
+
+def lf_framed(*messages: bytes) -> bytes:
+    """RFC 6587 non-transparent framing with LF."""
+    return b"".join(message + b"\n" for message in messages)

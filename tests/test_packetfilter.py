@@ -1,0 +1,154 @@
+"""Packet-filter lines: every prefix style met in homes, IPv4/IPv6/ICMP, and look-alikes that are not."""
+
+import pytest
+
+from collector.packetfilter import classify_prefix, parse_packetfilter
+
+FW4_TCP = (
+    "[1234567.905147] drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 "
+    "SRC=141.230.240.75 DST=198.51.100.23 LEN=44 TOS=0x00 PREC=0x00 TTL=61 ID=6258 DF PROTO=TCP "
+    "SPT=53052 DPT=5060 WINDOW=1024 RES=0x00 SYN URGP=0"
+)
+SEED_UDP = (
+    "A=DROP C=inet IN=br-lan OUT=eth0 MAC=00:0d:b9:4f:2a:10:a0:82:22:44:c6:1a:08:00 SRC=192.168.1.50 "
+    "DST=8.8.4.4 LEN=76 TOS=0x00 PREC=0x00 TTL=63 ID=40213 DF PROTO=UDP SPT=41000 DPT=123 LEN=56"
+)
+DDWRT_ACCEPT = (
+    "ACCEPT IN=vlan2 OUT= MAC= SRC=203.0.113.9 DST=198.51.100.2 LEN=60 TOS=0x00 PREC=0x00 TTL=50 "
+    "ID=1 PROTO=TCP SPT=40000 DPT=22 SEQ=123 ACK=0 WINDOW=5840 RES=0x00 SYN URGP=0"
+)
+UFW_BLOCK = (
+    "[UFW BLOCK] IN=enp3s0 OUT= MAC=01:00:5e:00:00:fb:b8:27:eb:aa:bb:cc:08:00 SRC=192.168.1.20 "
+    "DST=224.0.0.251 LEN=73 TOS=0x00 PREC=0x00 TTL=255 ID=0 DF PROTO=UDP SPT=5353 DPT=5353 LEN=53"
+)
+ICMP_ERROR = (
+    "reject lan out: IN= OUT=eth0 SRC=198.51.100.23 DST=203.0.113.5 LEN=68 TOS=0x00 PREC=0xC0 TTL=64 "
+    "ID=12 PROTO=ICMP TYPE=3 CODE=3 [SRC=203.0.113.5 DST=198.51.100.23 LEN=40 TOS=0x00 PREC=0x00 "
+    "TTL=52 ID=7 PROTO=UDP SPT=53 DPT=33000 LEN=20 ] MARK=0x1"
+)
+ICMP_ECHO = (
+    "DROP IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 SRC=203.0.113.7 DST=198.51.100.23 "
+    "LEN=84 TOS=0x00 PREC=0x00 TTL=53 ID=999 DF PROTO=ICMP TYPE=8 CODE=0 ID=31337 SEQ=1"
+)
+IPV6 = (
+    "drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:86:dd "
+    "SRC=2001:0db8:0000:0000:0000:0000:0000:0001 DST=2001:0db8:0001:0000:0000:0000:0000:00ff LEN=104 "
+    "TC=0 HOPLIMIT=57 FLOWLBL=0 PROTO=ICMPv6 TYPE=128 CODE=0 ID=1 SEQ=2"
+)
+FREE_TEXT = (
+    "RULE 24 -- DROP IN=eth0 OUT=br-lan SRC=203.0.113.8 DST=192.168.1.10 LEN=40 TOS=0x00 PREC=0x00 "
+    "TTL=240 ID=54321 PROTO=TCP SPT=4444 DPT=445 WINDOW=1024 RES=0x00 RST ACK URGP=0"
+)
+GLUED = (
+    "IPTABLES-DROP:IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 SRC=203.0.113.1 "
+    "DST=198.51.100.23 LEN=40 TOS=0x00 PREC=0x00 TTL=240 ID=1 PROTO=TCP SPT=1 DPT=23 WINDOW=1 RES=0x00 SYN URGP=0"
+)
+BRIDGED_LONG_MAC = (
+    "FORWARD DROP IN=br0 OUT=br0 PHYSIN=eth1 PHYSOUT=eth2 MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:81:00:00:0a:08:00 "
+    "SRC=192.168.1.5 DST=192.168.1.6 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=2 PROTO=47"
+)
+
+# (message, expected subset of the record)
+LINES = [
+    (FW4_TCP, dict(
+        prefix="drop wan in:", action="DROP", chain="wan", direction="in", in_interface="eth0",
+        out_interface=None, mac="3c:a6:2f:11:22:33", src_ip="141.230.240.75", dst_ip="198.51.100.23",
+        protocol="TCP", src_port=53052, dst_port=5060, icmp_type=None, length=44, ttl=61, tcp_flags="SYN",
+    )),
+    (SEED_UDP, dict(
+        prefix="A=DROP C=inet", action="DROP", chain="inet", direction="forward", in_interface="br-lan",
+        out_interface="eth0", mac="a0:82:22:44:c6:1a", protocol="UDP", src_port=41000, dst_port=123, length=76,
+    )),
+    (DDWRT_ACCEPT, dict(
+        action="ACCEPT", chain="input", direction="in", mac=None, dst_port=22, tcp_flags="SYN",
+    )),
+    (UFW_BLOCK, dict(
+        prefix="[UFW BLOCK]", action="DROP", chain="input", mac="b8:27:eb:aa:bb:cc", dst_port=5353,
+    )),
+    (ICMP_ERROR, dict(
+        action="REJECT", chain="lan", direction="out", in_interface=None, out_interface="eth0", mac=None,
+        protocol="ICMP", icmp_type=3, icmp_code=3, src_port=None, dst_port=None, length=68,
+    )),
+    (ICMP_ECHO, dict(action="DROP", chain="input", protocol="ICMP", icmp_type=8, icmp_code=0, length=84)),
+    (IPV6, dict(
+        src_ip="2001:db8::1", dst_ip="2001:db8:1::ff", protocol="ICMPV6", icmp_type=128, ttl=57, chain="wan",
+    )),
+    (FREE_TEXT, dict(
+        action="DROP", chain="forward", direction="forward", dst_port=445, tcp_flags="ACK,RST",
+    )),
+    (GLUED, dict(prefix="IPTABLES-DROP:", action="DROP", chain="input", dst_port=23)),
+    (BRIDGED_LONG_MAC, dict(action="DROP", chain="forward", mac="3c:a6:2f:11:22:33", protocol="47")),
+]  # fmt: skip
+
+
+class TestParsePacketFilter:
+    """Kernel LOG-target lines become typed records."""
+
+    @pytest.mark.parametrize(("message", "expected"), LINES)
+    def test_parses_real_lines(self, message: str, expected: dict) -> None:
+        """Each field lands typed in its column; absent fields are None."""
+        record = parse_packetfilter(message)
+        assert record is not None
+        assert {key: getattr(record, key) for key in expected} == expected
+
+    def test_first_of_repeated_keys_wins(self) -> None:
+        """UDP lines carry LEN twice (IP and UDP); the IP length is the packet's."""
+        record = parse_packetfilter(SEED_UDP)
+        assert record.length == 76
+
+    def test_inner_packet_of_icmp_error_does_not_override_ports(self) -> None:
+        """The bracketed copy of the offending packet has its own SPT/DPT; they are not the ICMP's."""
+        record = parse_packetfilter(ICMP_ERROR)
+        assert (record.src_ip, record.src_port, record.dst_port) == ("198.51.100.23", None, None)
+
+    @pytest.mark.parametrize(
+        "message",
+        [
+            "CMD (/usr/bin/run --LOGIN=admin --TIMEOUT=30)",
+            "pam_unix(cron:session): session opened --LOGIN=root OUT=x",
+            "user LOGIN=bob IN=office OUT=home",
+            "IN=eth0 OUT= SRC=not-an-ip DST=1.2.3.4 LEN=1",
+            "IN=eth0 OUT=",
+            "",
+        ],
+    )
+    def test_look_alikes_are_not_firewall_lines(self, message: str) -> None:
+        """Text that merely contains IN= and OUT= is not a packet-filter line."""
+        assert parse_packetfilter(message) is None
+
+    def test_out_of_range_numbers_become_null(self) -> None:
+        """A port beyond 65535 cannot be a port: it is stored as NULL, not wrapped."""
+        record = parse_packetfilter("DROP IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP SPT=99999 DPT=abc TTL=300")
+        assert (record.src_port, record.dst_port, record.ttl) == (None, None, None)
+
+
+class TestClassifyPrefix:
+    """Every prefix style yields an action and, where it names one, a chain."""
+
+    @pytest.mark.parametrize(
+        ("prefix", "action", "chain"),
+        [
+            ("A=DROP C=inet", "DROP", "inet"),
+            ("A=ACCEPT C=forward", "ACCEPT", "forward"),
+            ("drop wan in:", "DROP", "wan"),
+            ("reject lan out:", "REJECT", "lan"),
+            ("accept guest forward:", "ACCEPT", "guest"),
+            ("DROP(src wan)", "DROP", "wan"),
+            ("REJECT(dest lan)", "REJECT", "lan"),
+            ("DROP", "DROP", None),
+            ("ACCEPT", "ACCEPT", None),
+            ("[UFW BLOCK]", "DROP", None),
+            ("[UFW ALLOW]", "ACCEPT", None),
+            ("[UFW AUDIT]", "LOG", None),
+            ("[UFW LIMIT BLOCK]", "DROP", None),
+            ("RULE 24 -- DROP", "DROP", None),
+            ("IPTABLES-DROP:", "DROP", None),
+            ("INPUT-DENIED:", "DROP", "input"),
+            ("fw: blocked", "DROP", None),
+            ("", "LOG", None),
+            ("my-custom-log", "LOG", None),
+        ],
+    )
+    def test_prefix_styles(self, prefix: str, action: str, chain: str | None) -> None:
+        """Verdict words are normalised to DROP, REJECT, ACCEPT (LOG when none)."""
+        assert classify_prefix(prefix) == (action, chain)
