@@ -58,13 +58,16 @@ async def _monitor(settings: Settings, listener: Listener, counters: Counters, d
     kernel_base = kernel_udp_drops(listener.udp_socket) if listener.udp_socket else None
     while True:
         await asyncio.sleep(_REPORT_SECONDS)
-        if listener.udp_socket is not None and kernel_base is not None:
-            drops = kernel_udp_drops(listener.udp_socket)
-            if drops is not None:
-                counters.udp_dropped_kernel = drops - kernel_base
-        drops.report()
-        if settings.heartbeat_file is not None:
-            _beat(settings, counters)
+        try:
+            if listener.udp_socket is not None and kernel_base is not None:
+                kernel_total = kernel_udp_drops(listener.udp_socket)
+                if kernel_total is not None:
+                    counters.udp_dropped_kernel = kernel_total - kernel_base
+            drops.report()
+            if settings.heartbeat_file is not None:
+                _beat(settings, counters)
+        except Exception:  # a reporting bug must not stop the reports that follow
+            log.exception("monitor failed; carrying on")
 
 
 class DropReporter:

@@ -51,7 +51,8 @@ def db(mariadb: MariaDBServer, db_env: dict[str, str]) -> Iterator[pymysql.conne
         for table in TABLES:
             cursor.execute(f"TRUNCATE TABLE {table}")
     yield connection
-    connection.close()
+    if connection.open:
+        connection.close()
 
 
 @pytest.fixture

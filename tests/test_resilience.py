@@ -1,0 +1,153 @@
+"""Nothing accepted is lost: MariaDB restarts, MariaDB absent at start, shutdown, and a full spool."""
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from tests.conftest import fetch, wait_for
+from tests.servers import CollectorProcess, MariaDBServer, lf_framed, octet_counted, send_tcp, send_udp
+
+
+def numbered(count: int, start: int = 0, padding: int = 0) -> list[bytes]:
+    """Messages carrying their number, so a missing one can be named."""
+    pad = "x" * padding
+    return [f"<14>Nov 17 08:00:00 router app: seq={i} {pad}".encode() for i in range(start, start + count)]
+
+
+def missing(db: pymysql.connections.Connection, count: int, start: int = 0) -> set[int]:
+    """Which numbered messages are not in the database."""
+    rows = fetch(db, "SELECT message FROM messages WHERE program = 'app'")
+    seen = {int(row["message"].split()[0].removeprefix("seq=")) for row in rows}
+    return set(range(start, start + count)) - seen
+
+
+@pytest.fixture
+def outage(mariadb: MariaDBServer) -> Iterator[MariaDBServer]:
+    """Lets a test stop MariaDB; it is running again afterwards whatever happens."""
+    yield mariadb
+    if mariadb.process is None:
+        mariadb.start()
+
+
+class TestDatabaseOutage:
+    """MariaDB going away costs no message."""
+
+    def test_restart_mid_stream_loses_nothing(
+        self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection,
+        outage: MariaDBServer,
+    ) -> None:  # fmt: skip
+        """A steady TCP stream across a MariaDB restart arrives complete, and the outage is noted in `messages`."""
+        collector = start_collector()
+        total = 6000
+        lines = numbered(total)
+
+        def stream() -> None:
+            with socket.create_connection(("127.0.0.1", collector.port)) as sock:
+                for i in range(0, total, 100):
+                    sock.sendall(octet_counted(*lines[i : i + 100]))
+                    time.sleep(0.05)
+
+        sender = threading.Thread(target=stream)
+        sender.start()
+        time.sleep(0.6)
+        db.close()
+        outage.stop()
+        time.sleep(1.5)
+        outage.start()
+        sender.join()
+        db = outage.connect("siem")
+        wait_for(db, "SELECT COUNT(DISTINCT message) FROM messages WHERE program = 'app'", total, timeout=60)
+        assert missing(db, total) == set()
+        notices = [row["message"] for row in fetch(db, "SELECT message FROM messages WHERE program = 'siem-collector'")]
+        assert any(text.startswith("lost MariaDB") for text in notices), notices
+        db.close()
+
+    def test_started_while_database_down_spools_then_replays(
+        self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection,
+        outage: MariaDBServer, tmp_path: Path,
+    ) -> None:  # fmt: skip
+        """The collector listens at once, spools to disk while MariaDB is away, and replays when it comes."""
+        db.close()
+        outage.stop()
+        collector = start_collector()
+        send_udp(collector.port, *numbered(500))
+        send_tcp(collector.port, lf_framed(*numbered(500, start=500)))
+        collector.wait_for_log("not available")
+        deadline = time.monotonic() + 10
+        while not list((tmp_path / "spool").glob("*.spool")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list((tmp_path / "spool").glob("*.spool")), "messages should be on disk while MariaDB is down"
+        outage.start()
+        db = outage.connect("siem")
+        wait_for(db, "SELECT COUNT(*) FROM messages WHERE program = 'app'", 1000)
+        assert missing(db, 1000) == set()
+        collector.wait_for_log("spool replayed")
+        assert not list((tmp_path / "spool").glob("*.spool")), "a replayed spool is removed"
+        db.close()
+
+    def test_spool_survives_collector_restart(
+        self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection,
+        outage: MariaDBServer, tmp_path: Path,
+    ) -> None:  # fmt: skip
+        """Stopped while MariaDB is down, the collector flushes to the spool; the next start replays it."""
+        db.close()
+        outage.stop()
+        first = start_collector()
+        send_tcp(first.port, lf_framed(*numbered(300)))
+        assert first.stop() == 0
+        outage.start()
+        second = start_collector(SIEM_SYSLOG_PORT=str(first.port))
+        db = outage.connect("siem")
+        wait_for(db, "SELECT COUNT(*) FROM messages WHERE program = 'app'", 300)
+        assert missing(db, 300) == set()
+        assert "spool holds" in second.output()
+        db.close()
+
+
+class TestShutdown:
+    """SIGTERM stops listening, drains and flushes."""
+
+    def test_sigterm_flushes_everything_received(
+        self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+    ) -> None:
+        """Messages still buffered at SIGTERM are in MariaDB when the process has exited."""
+        collector = start_collector(SIEM_FLUSH_SECONDS="5", SIEM_BATCH_SIZE="100000", SIEM_BUFFER_MESSAGES="200000")
+        send_tcp(collector.port, octet_counted(*numbered(20000)))
+        assert collector.stop() == 0
+        assert missing(db, 20000) == set()
+
+
+class TestBackPressure:
+    """With MariaDB down and the spool full, TCP senders wait instead of losing messages; UDP drops are counted."""
+
+    def test_tcp_waits_and_udp_drops_are_counted(
+        self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection,
+        outage: MariaDBServer,
+    ) -> None:  # fmt: skip
+        """A TCP sender is held back, then delivers everything once MariaDB returns; UDP losses are reported."""
+        db.close()
+        outage.stop()
+        collector = start_collector(SIEM_SPOOL_MAX_MB="1", SIEM_BUFFER_MESSAGES="1000", SIEM_BATCH_SIZE="500")
+        total = 12000
+        lines = numbered(total, padding=900)
+        sender = threading.Thread(target=send_tcp, args=(collector.port, lf_framed(*lines)))
+        sender.start()
+        collector.wait_for_log("spool full")
+        time.sleep(1)
+        assert sender.is_alive(), "the sender should be held back, not drained into nowhere"
+        send_udp(collector.port, *[b"<14>Nov 17 08:00:00 router udp: dropped"] * 200)
+        collector.wait_for_log("UDP messages because", timeout=20)
+        outage.start()
+        sender.join(timeout=120)
+        assert not sender.is_alive()
+        db = outage.connect("siem")
+        wait_for(db, "SELECT COUNT(*) FROM messages WHERE program = 'app'", total, timeout=60)
+        assert missing(db, total) == set()
+        notice = "SELECT COUNT(*) FROM messages WHERE program = 'siem-collector' AND message LIKE 'dropped % UDP%'"
+        assert wait_for(db, notice, 1) == 1
+        db.close()
