@@ -69,4 +69,3 @@ class Buffer:
     def wake(self) -> None:
         """Make a waiting `take` return now (used at shutdown)."""
         self._ready.set()
-

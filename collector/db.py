@@ -1,5 +1,6 @@
 """MariaDB access for the writer: connect, and insert a batch of rows in one transaction."""
 
+import contextlib
 import logging
 
 import pymysql
@@ -105,7 +106,5 @@ def _store_row_by_row(connection: pymysql.connections.Connection, tables: dict[s
 
 def _rollback(connection: pymysql.connections.Connection) -> None:
     """Roll back if the connection still works; a dead one has nothing to roll back."""
-    try:
+    with contextlib.suppress(pymysql.err.MySQLError, OSError):
         connection.rollback()
-    except (pymysql.err.MySQLError, OSError):
-        pass

@@ -112,11 +112,15 @@ class _Reader:
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         """Parse a whole number within [low, high]."""
-        return self.parse(name, str(default), lambda raw: _bounded(int(raw), low, high), f"a whole number from {low} to {high}")
+        return self.parse(
+            name, str(default), lambda raw: _bounded(int(raw), low, high), f"a whole number from {low} to {high}"
+        )
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
         """Parse a decimal number within [low, high]."""
-        return self.parse(name, str(default), lambda raw: _bounded(float(raw), low, high), f"a number from {low} to {high}")
+        return self.parse(
+            name, str(default), lambda raw: _bounded(float(raw), low, high), f"a number from {low} to {high}"
+        )
 
 
 def _bounded(value: N, low: N, high: N) -> N:

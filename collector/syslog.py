@@ -73,7 +73,12 @@ def decode_pri(pri: int) -> tuple[Facility, Severity]:
 
 
 _PRI = re.compile(r"<(\d{1,3})>")
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1
+    )
+}
 _BSD_STAMP = re.compile(
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) +(?:(\d{4}) +)?"
     r"(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,6})\d*)? +"
@@ -83,9 +88,9 @@ _TAG = re.compile(r"([^\s\[\]:]{1,64})(?:\[([^\]\s]{0,128})\])?: ?")
 
 
 def decode_text(data: bytes) -> str:
-    """Decode log bytes to text that any UTF-8 column accepts, keeping every byte visible.
+    r"""Decode log bytes to text that any UTF-8 column accepts, keeping every byte visible.
 
-    Invalid UTF-8 becomes `\\xNN` escapes and NUL bytes `\\x00`, so binary junk is
+    Invalid UTF-8 becomes `\xNN` escapes and NUL bytes `\x00`, so binary junk is
     stored faithfully instead of being rejected or silently altered.
     """
     if b"\0" in data:
@@ -210,7 +215,7 @@ def _parse_5424(text: str, received: datetime) -> tuple | None:
 
 
 def _split_structured_data(rest: str) -> tuple[str | None, str]:
-    """Split `[sd][sd] msg` into its structured data and message, honouring `\\]` and quotes."""
+    r"""Split `[sd][sd] msg` into its structured data and message, honouring `\]` and quotes."""
     if rest == "-" or rest.startswith("- "):
         return None, rest[2:]
     if not rest.startswith("["):

@@ -1,5 +1,6 @@
 """The one database writer: batches from the buffer into MariaDB, to the spool while MariaDB is away."""
 
+import contextlib
 import logging
 import threading
 import time
@@ -156,13 +157,13 @@ class Writer(threading.Thread):
     def _lost(self, reason: str) -> None:
         """Forget a broken connection and say so once."""
         if self._connection is not None:
-            try:
+            with contextlib.suppress(pymysql.err.MySQLError, OSError):
                 self._connection.close()
-            except (pymysql.err.MySQLError, OSError):
-                pass
         self._connection = None
         self._counters.db_up = False
         self._down_since = time.monotonic()
         self._failures = 1
         self._next_attempt = self._down_since + self._settings.db_retry_seconds
-        self._notices.emit(Severity.ERR, "lost MariaDB (%s); spooling to %s until it is back", reason, self._spool.directory)
+        self._notices.emit(
+            Severity.ERR, "lost MariaDB (%s); spooling to %s until it is back", reason, self._spool.directory
+        )

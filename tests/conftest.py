@@ -37,7 +37,7 @@ def db_env(mariadb: MariaDBServer) -> dict[str, str]:
         "SIEM_READER_PASSWORD": "r-" + secrets.token_urlsafe(16),
     }
     result = subprocess.run(
-        [str(ROOT / "scripts" / "db-init")], env={**os.environ, **env}, capture_output=True, text=True
+        [str(ROOT / "scripts" / "db-init")], env={**os.environ, **env}, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     return env
@@ -99,9 +99,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     return report
 
 
-def wait_for(
-    connection: pymysql.connections.Connection, sql: str, expected: object, timeout: float = 30
-) -> object:
+def wait_for(connection: pymysql.connections.Connection, sql: str, expected: object, timeout: float = 30) -> object:
     """Poll a one-value query until it returns `expected`; return the last value either way."""
     deadline = time.monotonic() + timeout
     value = None

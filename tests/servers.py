@@ -1,5 +1,6 @@
 """Real processes for the tests: a private MariaDB server and the collector itself."""
 
+import contextlib
 import os
 import shutil
 import signal
@@ -159,10 +160,8 @@ def send_tcp(port: int, payload: bytes) -> None:
         sock.sendall(payload)
         sock.shutdown(socket.SHUT_WR)
         sock.settimeout(5)
-        try:
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
             sock.recv(1)
-        except (TimeoutError, ConnectionResetError):
-            pass
 
 
 def octet_counted(*messages: bytes) -> bytes:

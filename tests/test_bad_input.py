@@ -28,7 +28,9 @@ def messages(db: pymysql.connections.Connection) -> list[dict]:
 class TestBadInput:
     """The collector keeps running and keeps the message after the bad one."""
 
-    def test_binary_junk_over_udp_and_tcp(self, collector: CollectorProcess, db: pymysql.connections.Connection) -> None:
+    def test_binary_junk_over_udp_and_tcp(
+        self, collector: CollectorProcess, db: pymysql.connections.Connection
+    ) -> None:
         """Random bytes, NULs and invalid UTF-8 are stored escaped; the next message is intact."""
         junk = [random.Random(seed).randbytes(300) for seed in range(20)]
         send_udp(collector.port, *junk, MARKER)
@@ -39,13 +41,17 @@ class TestBadInput:
         assert len(stored) >= 2 * len(junk)
         assert all("\x00" not in row["message"] for row in stored)
 
-    def test_invalid_utf8_and_nul_are_visible(self, collector: CollectorProcess, db: pymysql.connections.Connection) -> None:
-        """Undecodable bytes are kept as \\xNN escapes, so nothing silently changes meaning."""
+    def test_invalid_utf8_and_nul_are_visible(
+        self, collector: CollectorProcess, db: pymysql.connections.Connection
+    ) -> None:
+        r"""Undecodable bytes are kept as \xNN escapes, so nothing silently changes meaning."""
         send_udp(collector.port, b"<13>Nov 17 08:00:00 router app: caf\xe9 a\x00b \xf0\x28\x8c\x28")
         wait_for(db, "SELECT COUNT(*) FROM messages", 1)
         assert messages(db)[0]["message"] == "caf\\xe9 a\\x00b \\xf0(\\x8c("
 
-    def test_one_megabyte_line_is_cut_and_marked(self, collector: CollectorProcess, db: pymysql.connections.Connection) -> None:
+    def test_one_megabyte_line_is_cut_and_marked(
+        self, collector: CollectorProcess, db: pymysql.connections.Connection
+    ) -> None:
         """A 1 MB line is stored up to SIEM_MAX_MESSAGE_BYTES and flagged; the next line is whole."""
         huge = b"<13>Nov 17 08:00:00 router app: " + b"A" * 1_000_000
         send_tcp(collector.port, huge + b"\n" + MARKER + b"\n")
@@ -74,7 +80,9 @@ class TestBadInput:
         send_tcp(collector.port, stream + MARKER + b"\n")
         assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE message = 'neighbour survived'", 1) == 1
 
-    def test_half_frame_on_closed_connection(self, collector: CollectorProcess, db: pymysql.connections.Connection) -> None:
+    def test_half_frame_on_closed_connection(
+        self, collector: CollectorProcess, db: pymysql.connections.Connection
+    ) -> None:
         """A sender that dies mid-frame leaves its partial message, marked cut, and the collector carries on."""
         with socket.create_connection(("127.0.0.1", collector.port)) as sock:
             sock.sendall(b"500 <13>Nov 17 08:00:00 router app: only the beginning")
@@ -92,7 +100,9 @@ class TestBadInput:
         sock.close()
         assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE message = 'neighbour survived'", 1) == 1
 
-    def test_sql_in_message_text_is_just_text(self, collector: CollectorProcess, db: pymysql.connections.Connection) -> None:
+    def test_sql_in_message_text_is_just_text(
+        self, collector: CollectorProcess, db: pymysql.connections.Connection
+    ) -> None:
         """Injection attempts are stored verbatim and every table is still there."""
         evil = [
             b"<13>Nov 17 08:00:00 router app: '); DROP TABLE messages; --",
@@ -111,7 +121,9 @@ class TestBadInput:
         for table in TABLES:
             fetch(db, f"SELECT 1 FROM {table} LIMIT 1")
 
-    def test_overlong_fields_fit_their_columns(self, collector: CollectorProcess, db: pymysql.connections.Connection) -> None:
+    def test_overlong_fields_fit_their_columns(
+        self, collector: CollectorProcess, db: pymysql.connections.Connection
+    ) -> None:
         """A 300-character hostname or 100-character program is cut to fit instead of losing the row."""
         send_udp(collector.port, b"<13>Nov 17 08:00:00 " + b"h" * 300 + b" " + b"p" * 60 + b": text")
         send_udp(collector.port, b"<13>1 - " + b"h" * 300 + b" app " + b"9" * 200 + b" " + b"m" * 40 + b" - text")

@@ -3,8 +3,8 @@
 import socket
 import threading
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pymysql
 import pytest
@@ -93,7 +93,12 @@ class TestRouting:
         fw4, seed = rows["router"], rows["gw"]
         assert (fw4["action"], fw4["chain"], fw4["direction"]) == ("DROP", "wan", "in")
         assert (fw4["in_interface"], fw4["out_interface"], fw4["mac"]) == ("eth0", None, "3c:a6:2f:11:22:33")
-        assert (fw4["src_ip"], fw4["src_port"], fw4["dst_ip"], fw4["dst_port"]) == ("141.230.240.75", 53052, "198.51.100.23", 5060)
+        assert (fw4["src_ip"], fw4["src_port"], fw4["dst_ip"], fw4["dst_port"]) == (
+            "141.230.240.75",
+            53052,
+            "198.51.100.23",
+            5060,
+        )
         assert (fw4["protocol"], fw4["type"], fw4["timestamp"]) == ("TCP", None, BASE)
         assert (seed["action"], seed["chain"], seed["mac"], seed["protocol"], seed["dst_port"]) == (
             "DROP", "inet", "a0:82:22:44:c6:1a", "UDP", 123,
@@ -109,7 +114,12 @@ class TestRouting:
             7, "eth0", "00:aa:bb:cc:dd:ee", "192.168.1.23", "ARP_REP",
         )  # fmt: skip
         assert addrwatch["timestamp"] == datetime(2025, 11, 17, 8, 0, 2), "addrwatch's own unix time wins"
-        assert (dhcp["hostname"], dhcp["ip"], dhcp["mac"], dhcp["interface"]) == ("my-tv", "10.0.0.45", "a0:82:22:44:c6:1a", "br-lan")
+        assert (dhcp["hostname"], dhcp["ip"], dhcp["mac"], dhcp["interface"]) == (
+            "my-tv",
+            "10.0.0.45",
+            "a0:82:22:44:c6:1a",
+            "br-lan",
+        )
 
     def test_router_zone_is_applied(
         self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
@@ -142,7 +152,9 @@ class TestConcurrency:
         assert wait_for(db, "SELECT COUNT(DISTINCT message) FROM messages", total) == total
         assert wait_for(db, "SELECT COUNT(DISTINCT host) FROM messages", senders) == senders
 
-    def test_connection_left_open_still_delivers(self, collector: CollectorProcess, db: pymysql.connections.Connection) -> None:
+    def test_connection_left_open_still_delivers(
+        self, collector: CollectorProcess, db: pymysql.connections.Connection
+    ) -> None:
         """A router keeps its TCP connection open for days; messages must not wait for it to close."""
         with socket.create_connection(("127.0.0.1", collector.port)) as sock:
             sock.sendall(lf_framed(b"<13>" + bsd(0) + b" router app: still connected"))

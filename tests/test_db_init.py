@@ -19,10 +19,27 @@ SEED_COLUMNS = {
 }  # fmt: skip
 
 
+INSERT = (
+    "INSERT INTO messages (timestamp, received, host, facility, severity, message)"
+    " VALUES (NOW(), NOW(), 'h', 1, 5, 'x')"
+)
+COLUMNS = (
+    "SELECT LOWER(column_name) AS name FROM information_schema.columns WHERE table_schema = 'siem' AND table_name = %s"
+)
+TYPES = (
+    "SELECT table_name AS t, LOWER(column_name) AS c, data_type AS d"
+    " FROM information_schema.columns WHERE table_schema = 'siem'"
+)
+TIME_INDEXES = (
+    "SELECT table_name AS t FROM information_schema.statistics"
+    " WHERE table_schema = 'siem' AND seq_in_index = 1 AND column_name = 'timestamp'"
+)
+
+
 def run_db_init(db_env: dict[str, str], **overrides: str) -> subprocess.CompletedProcess:
     """Run `scripts/db-init` as a user would, with the deployment's environment."""
     env = {**os.environ, **db_env, **overrides}
-    return subprocess.run([str(ROOT / "scripts" / "db-init")], env=env, capture_output=True, text=True)
+    return subprocess.run([str(ROOT / "scripts" / "db-init")], env=env, capture_output=True, text=True, check=False)
 
 
 def denied(connection: pymysql.connections.Connection, sql: str) -> bool:
@@ -41,12 +58,19 @@ class TestSchema:
     def test_seed_columns_present(self, db: pymysql.connections.Connection) -> None:
         """Every column the original design had is there (names compared case-insensitively)."""
         for table, columns in SEED_COLUMNS.items():
-            rows = fetch(db, "SELECT LOWER(column_name) AS name FROM information_schema.columns WHERE table_schema = 'siem' AND table_name = %s", table)
+            rows = fetch(
+                db,
+                COLUMNS,
+                table,
+            )
             assert columns <= {row["name"] for row in rows}, table
 
     def test_numbers_and_times_are_typed(self, db: pymysql.connections.Connection) -> None:
         """Ports, severity and VLAN are integers and times DATETIME, so they sort and sum correctly."""
-        rows = fetch(db, "SELECT table_name AS t, LOWER(column_name) AS c, data_type AS d FROM information_schema.columns WHERE table_schema = 'siem'")
+        rows = fetch(
+            db,
+            TYPES,
+        )
         types = {(row["t"], row["c"]): row["d"] for row in rows}
         for column in ("src_port", "dst_port"):
             assert types[("packetfilter", column)] == "smallint"
@@ -56,7 +80,10 @@ class TestSchema:
 
     def test_time_range_indexes(self, db: pymysql.connections.Connection) -> None:
         """Each table has an index leading with its timestamp, for the dashboards' time filters."""
-        rows = fetch(db, "SELECT table_name AS t FROM information_schema.statistics WHERE table_schema = 'siem' AND seq_in_index = 1 AND column_name = 'timestamp'")
+        rows = fetch(
+            db,
+            TIME_INDEXES,
+        )
         assert {row["t"] for row in rows} == set(TABLES)
 
 
@@ -67,7 +94,7 @@ class TestAccounts:
         """The collector's account inserts into its three tables and can do nothing else."""
         connection = mariadb.connect("siem", user="siem_collector", password=db_env["SIEM_COLLECTOR_PASSWORD"])
         with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO messages (timestamp, received, host, facility, severity, message) VALUES (NOW(), NOW(), 'h', 1, 5, 'x')")
+            cursor.execute(INSERT)
         assert denied(connection, "SELECT * FROM messages")
         assert denied(connection, "DELETE FROM messages")
         assert denied(connection, "UPDATE messages SET host = 'y'")
@@ -80,7 +107,10 @@ class TestAccounts:
         connection = mariadb.connect("siem", user="siem_reader", password=db_env["SIEM_READER_PASSWORD"])
         for table in TABLES:
             fetch(connection, f"SELECT COUNT(*) FROM {table}")
-        assert denied(connection, "INSERT INTO messages (timestamp, received, host, facility, severity, message) VALUES (NOW(), NOW(), 'h', 1, 5, 'x')")
+        assert denied(
+            connection,
+            INSERT,
+        )
         assert denied(connection, "DELETE FROM messages")
         assert denied(connection, "DROP TABLE messages")
         connection.close()
@@ -98,7 +128,7 @@ class TestAccounts:
     ) -> None:
         """Running db-init again is safe: rows stay, and a changed password takes effect."""
         with db.cursor() as cursor:
-            cursor.execute("INSERT INTO messages (timestamp, received, host, facility, severity, message) VALUES (NOW(), NOW(), 'h', 1, 5, 'kept')")
+            cursor.execute(INSERT.replace("'x'", "'kept'"))
         tricky = "new'pass\\word$1"
         assert run_db_init(db_env, SIEM_READER_PASSWORD=tricky).returncode == 0
         try:

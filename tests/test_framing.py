@@ -28,7 +28,11 @@ class TestFrameDecoder:
 
     def test_mixed_framing_on_one_connection(self) -> None:
         """Detection is per frame, so a sender may switch."""
-        assert decode(b"5 <13>a<13>b\n5 <13>c") == [Frame(b"<13>a", False), Frame(b"<13>b", False), Frame(b"<13>c", False)]
+        assert decode(b"5 <13>a<13>b\n5 <13>c") == [
+            Frame(b"<13>a", False),
+            Frame(b"<13>b", False),
+            Frame(b"<13>c", False),
+        ]
 
     def test_overlong_line_is_cut_and_the_rest_discarded(self) -> None:
         """A 1 MB line yields its first max bytes, marked cut; the next message is intact."""
@@ -67,11 +71,15 @@ class TestFrameDecoder:
         assert len(decoder._buffer) <= MAX
 
     @given(
-        messages=st.lists(st.binary(min_size=1, max_size=60).map(lambda b: b"<13>" + b.replace(b"\n", b" ")), max_size=8),
+        messages=st.lists(
+            st.binary(min_size=1, max_size=60).map(lambda b: b"<13>" + b.replace(b"\n", b" ")), max_size=8
+        ),
         counted=st.lists(st.booleans(), min_size=8, max_size=8),
         cuts=st.lists(st.integers(min_value=0, max_value=600), max_size=6),
     )
-    def test_any_split_yields_the_same_frames(self, messages: list[bytes], counted: list[bool], cuts: list[int]) -> None:
+    def test_any_split_yields_the_same_frames(
+        self, messages: list[bytes], counted: list[bool], cuts: list[int]
+    ) -> None:
         """However TCP splits the stream, the same messages come out."""
         stream = b"".join(
             (str(len(m)).encode() + b" " + m) if use_count else (m + b"\n")

@@ -25,7 +25,12 @@ class TestSettings:
             "SIEM_DB_USER": "collector", "SIEM_SYSLOG_PORT": "1514", "TZ": "Europe/Berlin",
             "SIEM_MAX_MESSAGE_BYTES": "8192", "SIEM_SPOOL_DIR": "/data/spool", "SIEM_SPOOL_MAX_MB": "64",
         })  # fmt: skip
-        assert (settings.db_host, settings.db_port, settings.db_name, settings.db_user) == ("mariadb", 3307, "logs", "collector")
+        assert (settings.db_host, settings.db_port, settings.db_name, settings.db_user) == (
+            "mariadb",
+            3307,
+            "logs",
+            "collector",
+        )
         assert (settings.syslog_port, str(settings.zone), settings.max_message_bytes) == (1514, "Europe/Berlin", 8192)
         assert (settings.spool_dir, settings.spool_max_bytes) == (Path("/data/spool"), 64 << 20)
 

@@ -11,7 +11,9 @@ from collector.spool import Spool, SpoolFull
 def batch(start: int, count: int) -> list[Received]:
     """Numbered messages, some from a sender, some internal, some cut."""
     return [
-        Received(1700000000.5 + i, None if i % 3 == 0 else "192.168.1.1", f"<13>msg {i} \xff".encode("latin-1"), i % 2 == 0)
+        Received(
+            1700000000.5 + i, None if i % 3 == 0 else "192.168.1.1", f"<13>msg {i} \xff".encode("latin-1"), i % 2 == 0
+        )
         for i in range(start, start + count)
     ]
 

@@ -94,7 +94,9 @@ RFC3164_LINES = [
 class TestParseRfc3164:
     """BSD syslog: optional host, tag with optional PID, stamps without year or zone."""
 
-    @pytest.mark.parametrize(("line", "facility", "severity", "timestamp", "host", "program", "pid", "message"), RFC3164_LINES)
+    @pytest.mark.parametrize(
+        ("line", "facility", "severity", "timestamp", "host", "program", "pid", "message"), RFC3164_LINES
+    )
     def test_parses_real_lines(
         self, line: bytes, facility: int, severity: int, timestamp: datetime,
         host: str | None, program: str | None, pid: str | None, message: str,
@@ -157,7 +159,12 @@ class TestParseRfc5424:
         line = "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 42 ID47 - \ufeffÄpfel".encode()
         parsed = parse_syslog(line, RECEIVED, UTC)
         assert parsed.timestamp == datetime(2003, 10, 11, 22, 14, 15, 3000)
-        assert (parsed.host, parsed.program, parsed.pid, parsed.msgid) == ("mymachine.example.com", "evntslog", "42", "ID47")
+        assert (parsed.host, parsed.program, parsed.pid, parsed.msgid) == (
+            "mymachine.example.com",
+            "evntslog",
+            "42",
+            "ID47",
+        )
         assert parsed.structured_data is None
         assert parsed.message == "Äpfel"
 
@@ -189,7 +196,7 @@ class TestBadBytes:
     """Junk is stored as faithfully as text columns allow, never raising."""
 
     def test_invalid_utf8_is_escaped_not_dropped(self) -> None:
-        """Bytes that are not UTF-8 stay visible as \\xNN."""
+        r"""Bytes that are not UTF-8 stay visible as \xNN."""
         parsed = parse_syslog(b"<13>Nov 17 08:00:00 h app: caf\xe9 \xff", RECEIVED, UTC)
         assert parsed.message == "caf\\xe9 \\xff"
 
@@ -202,6 +209,7 @@ class TestBadBytes:
     def test_any_bytes_parse(self, data: bytes) -> None:
         """Whatever arrives, parsing returns a record with a valid severity and encodable text."""
         parsed = parse_syslog(data, RECEIVED, BERLIN)
-        assert 0 <= parsed.severity <= 7 and 0 <= parsed.facility <= 23
+        assert 0 <= parsed.severity <= 7
+        assert 0 <= parsed.facility <= 23
         parsed.message.encode("utf-8")
         assert "\x00" not in parsed.message

@@ -1,0 +1,44 @@
+# SIEM@Home — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+# Load .env (if any) into the environment of recipes that talk to MariaDB.
+WITH_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
+
+.PHONY: help venv mariadb test lint fmt db-init run-collector clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt collector/requirements.txt
+	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
+	@python3 -m venv $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## create .venv with the pinned dependencies
+
+mariadb: ## install MariaDB if missing and start it if none answers
+	@scripts/ensure-mariadb
+
+test: venv mariadb lint ## run linters and the whole test suite against real MariaDB
+	$(PY) -m pytest
+
+lint: venv ## check style and common bugs (read-only)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@bash -n scripts/db-init scripts/ensure-mariadb mysql-init/*.sh
+
+fmt: venv ## reformat and apply safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+db-init: ## apply mysql-init/ to the MariaDB in SIEM_DB_HOST/SIEM_DB_PORT (reads .env)
+	@$(WITH_ENV) scripts/db-init
+
+run-collector: venv ## run the collector natively with the settings in .env
+	@$(WITH_ENV) SIEM_DB_PASSWORD="$${SIEM_DB_PASSWORD:-$$SIEM_COLLECTOR_PASSWORD}" $(PY) -m collector
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
