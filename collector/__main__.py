@@ -57,7 +57,6 @@ async def _monitor(settings: Settings, listener: Listener, counters: Counters, d
     """Every few seconds: report drops since last time and refresh the heartbeat file."""
     kernel_base = kernel_udp_drops(listener.udp_socket) if listener.udp_socket else None
     while True:
-        await asyncio.sleep(_REPORT_SECONDS)
         try:
             if listener.udp_socket is not None and kernel_base is not None:
                 kernel_total = kernel_udp_drops(listener.udp_socket)
@@ -68,6 +67,7 @@ async def _monitor(settings: Settings, listener: Listener, counters: Counters, d
                 _beat(settings, counters)
         except Exception:  # a reporting bug must not stop the reports that follow
             log.exception("monitor failed; carrying on")
+        await asyncio.sleep(_REPORT_SECONDS)
 
 
 class DropReporter:

@@ -55,6 +55,7 @@ class Writer(threading.Thread):
         log.info("waiting for MariaDB at %s:%s (database %s)", settings.db_host, settings.db_port, settings.db_name)
         if self._spool.pending:
             log.info("spool holds %d bytes from before; replaying once MariaDB answers", self._spool.size)
+        self._connected()
         while True:
             batch = self._buffer.take(settings.batch_size, settings.flush_seconds)
             if batch:

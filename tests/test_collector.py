@@ -1,9 +1,12 @@
 """The running collector: real syslog over real sockets becomes the right rows in the real MariaDB."""
 
+import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pymysql
@@ -159,3 +162,21 @@ class TestConcurrency:
         with socket.create_connection(("127.0.0.1", collector.port)) as sock:
             sock.sendall(lf_framed(b"<13>" + bsd(0) + b" router app: still connected"))
             assert wait_for(db, "SELECT COUNT(*) FROM messages", 1) == 1
+
+
+class TestHeartbeat:
+    """The container healthcheck reads a heartbeat file, since UDP has nothing to probe."""
+
+    def test_heartbeat_reports_liveness_and_counters(
+        self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, tmp_path: Path
+    ) -> None:
+        """The file appears at start with the time, database state and what was received."""
+        beat = tmp_path / "heartbeat.json"
+        collector = start_collector(SIEM_HEARTBEAT_FILE=str(beat))
+        deadline = time.monotonic() + 10
+        while not beat.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        payload = json.loads(beat.read_text())
+        assert abs(payload["time"] - time.time()) < 30
+        assert {"udp_received", "tcp_received", "written", "spooled", "db_up"} <= set(payload)
+        assert collector.stop() == 0
