@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime, tzinfo
 from enum import IntEnum
 
@@ -130,7 +131,7 @@ def _parse_3164(text: str, received: datetime, zone: tzinfo) -> tuple:
     match = _BSD_STAMP.match(text)
     if match:
         has_stamp = True
-        timestamp = _bsd_time(match, received, zone)
+        timestamp = _bsd_time(match.group(), received.toordinal(), zone)
         text = text[match.end() :]
     else:
         match = _ISO_STAMP.match(text)
@@ -151,8 +152,15 @@ def _parse_3164(text: str, received: datetime, zone: tzinfo) -> tuple:
     return (timestamp or _utc(received), host, program, pid, None, None, text)
 
 
-def _bsd_time(match: re.Match, received: datetime, zone: tzinfo) -> datetime | None:
-    """Turn `Mmm dd [yyyy] hh:mm:ss` into UTC, picking the year closest to the receive time."""
+@lru_cache(maxsize=4096)
+def _bsd_time(stamp: str, received_day: int, zone: tzinfo) -> datetime | None:
+    """Turn `Mmm dd [yyyy] hh:mm:ss` into UTC, picking the year closest to the day it was received.
+
+    Cached: a busy router sends hundreds of lines with the same stamp, and the
+    year choice only depends on the receive day (noon of it stands for the day).
+    """
+    match = _BSD_STAMP.match(stamp)
+    received = datetime.fromordinal(received_day).replace(hour=12, tzinfo=UTC)
     month = _MONTHS[match.group(1)]
     day, hour, minute, second = (int(match.group(i)) for i in (2, 4, 5, 6))
     micro = int(match.group(7).ljust(6, "0")) if match.group(7) else 0
