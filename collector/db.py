@@ -5,7 +5,8 @@ import logging
 
 import pymysql
 
-from collector.rows import ADDRWATCH_COLUMNS, MESSAGE_COLUMNS, PACKETFILTER_COLUMNS, Rows
+from collector.inventory import DEVICE_COLUMNS
+from collector.rows import ADDRWATCH_COLUMNS, MESSAGE_COLUMNS, PACKETFILTER_COLUMNS
 from collector.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -15,18 +16,39 @@ class DatabaseDown(Exception):
     """MariaDB cannot take the batch now (unreachable, restarting, misconfigured); hold it and retry."""
 
 
-def _insert(table: str, columns: tuple[str, ...]) -> str:
+def _insert(table: str, columns: tuple[str, ...], upsert: str = "") -> str:
     """A multi-row-capable INSERT; pymysql's executemany expands its VALUES for a whole batch."""
     names = ", ".join(f"`{column}`" for column in columns)
     values = ", ".join(["%s"] * len(columns))
-    return f"INSERT INTO `{table}` ({names}) VALUES ({values})"
+    suffix = f" ON DUPLICATE KEY UPDATE {upsert}" if upsert else ""
+    return f"INSERT INTO `{table}` ({names}) VALUES ({values}){suffix}"
 
 
-_STATEMENTS = (
-    ("messages", _insert("messages", MESSAGE_COLUMNS)),
-    ("packetfilter", _insert("packetfilter", PACKETFILTER_COLUMNS)),
-    ("addrwatch", _insert("addrwatch", ADDRWATCH_COLUMNS)),
+MESSAGES = _insert("messages", MESSAGE_COLUMNS)
+PACKETFILTER = _insert("packetfilter", PACKETFILTER_COLUMNS)
+ADDRWATCH = _insert("addrwatch", ADDRWATCH_COLUMNS)
+# Sightings may arrive out of order (a replayed spool): only newer ones move the
+# addresses, the seen-range only widens, and the user's columns are never named.
+DEVICES = _insert(
+    "devices",
+    DEVICE_COLUMNS,
+    "last_ipv4 = IF(VALUES(last_seen) >= last_seen, COALESCE(VALUES(last_ipv4), last_ipv4), last_ipv4), "
+    "last_ipv6 = CASE WHEN VALUES(last_ipv6) IS NULL THEN last_ipv6 WHEN last_ipv6 IS NULL THEN VALUES(last_ipv6) "
+    "WHEN VALUES(last_ipv6) LIKE 'fe80:%%' AND last_ipv6 NOT LIKE 'fe80:%%' THEN last_ipv6 "
+    "WHEN VALUES(last_seen) >= last_seen THEN VALUES(last_ipv6) ELSE last_ipv6 END, "
+    "interface = COALESCE(VALUES(interface), interface), "
+    "vlan = COALESCE(VALUES(vlan), vlan), "
+    "hostname = IF(VALUES(last_seen) >= last_seen, COALESCE(VALUES(hostname), hostname), hostname), "
+    "last_source = IF(VALUES(last_seen) >= last_seen, VALUES(last_source), last_source), "
+    "first_seen = LEAST(first_seen, VALUES(first_seen)), "
+    "last_seen = GREATEST(last_seen, VALUES(last_seen))",
 )
+DEVICE_ADDRESSES = _insert(
+    "device_addresses",
+    ("mac", "ip", "first_seen", "last_seen"),
+    "first_seen = LEAST(first_seen, VALUES(first_seen)), last_seen = GREATEST(last_seen, VALUES(last_seen))",
+)
+DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
 
 def connect(settings: Settings) -> pymysql.connections.Connection:
@@ -56,25 +78,39 @@ def describe(error: BaseException) -> str:
         1045: " (wrong SIEM_DB_USER or SIEM_DB_PASSWORD, or users not created: run make db-init)",
         1049: " (database missing: check SIEM_DB_NAME, run make db-init)",
         1146: " (table missing: the schema in mysql-init/ was not applied)",
-        1142: " (permission denied: grants from mysql-init/02-users.sh missing)",
+        1142: " (permission denied: grants from mysql-init/90-users.sh missing)",
         2003: " (MariaDB not reachable: is it running, are SIEM_DB_HOST and SIEM_DB_PORT right?)",
     }.get(code or 0, "")
     return f"{type(error).__name__}: {error}{hint}"
 
 
-def store(connection: pymysql.connections.Connection, rows: Rows) -> int:
-    """Insert all rows in one transaction; return how many rows had to be rejected one by one.
+def load_inventory(connection: pymysql.connections.Connection) -> list[tuple]:
+    """Each known device's (mac, last_ipv4, last_ipv6, hostname), to notice changes without queries."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT mac, last_ipv4, last_ipv6, hostname FROM devices")
+            rows = list(cursor.fetchall())
+        connection.commit()
+    except (pymysql.err.MySQLError, OSError) as error:
+        raise DatabaseDown(describe(error)) from error
+    return rows
+
+
+Statements = list[tuple[str, list[tuple]]]
+
+
+def store(connection: pymysql.connections.Connection, statements: Statements) -> int:
+    """Run every (statement, rows) in one transaction; return how many rows had to be rejected.
 
     A value MariaDB refuses (a data or integrity error) must not cost the batch:
     the batch is then inserted row by row in one transaction and only the
     offending rows are skipped. Any other error means the database is down.
     """
-    tables = {"messages": rows.messages, "packetfilter": rows.packetfilter, "addrwatch": rows.addrwatch}
     try:
         with connection.cursor() as cursor:
-            for table, sql in _STATEMENTS:
-                if tables[table]:
-                    cursor.executemany(sql, tables[table])
+            for sql, rows in statements:
+                if rows:
+                    cursor.executemany(sql, rows)
         connection.commit()
         return 0
     except (pymysql.err.DataError, pymysql.err.IntegrityError):
@@ -82,21 +118,21 @@ def store(connection: pymysql.connections.Connection, rows: Rows) -> int:
     except (pymysql.err.MySQLError, OSError) as error:
         _rollback(connection)
         raise DatabaseDown(describe(error)) from error
-    return _store_row_by_row(connection, tables)
+    return _store_row_by_row(connection, statements)
 
 
-def _store_row_by_row(connection: pymysql.connections.Connection, tables: dict[str, list[tuple]]) -> int:
+def _store_row_by_row(connection: pymysql.connections.Connection, statements: Statements) -> int:
     """Slow path after a data error: one statement per row, skipping the rows MariaDB refuses."""
     rejected = 0
     try:
         with connection.cursor() as cursor:
-            for table, sql in _STATEMENTS:
-                for row in tables[table]:
+            for sql, rows in statements:
+                for row in rows:
                     try:
                         cursor.execute(sql, row)
                     except (pymysql.err.DataError, pymysql.err.IntegrityError) as error:
                         rejected += 1
-                        log.error("%s row rejected by MariaDB: %s; row: %.300r", table, error, row)
+                        log.error("row rejected by MariaDB: %s; statement: %.60s; row: %.300r", error, sql, row)
         connection.commit()
     except (pymysql.err.MySQLError, OSError) as error:
         _rollback(connection)

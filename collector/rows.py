@@ -5,7 +5,8 @@ from datetime import UTC, datetime, tzinfo
 
 from collector.buffer import Received
 from collector.discovery import parse_discovery
-from collector.packetfilter import parse_packetfilter
+from collector.inventory import Sighting, is_local_network
+from collector.packetfilter import PacketFilterRecord, parse_packetfilter
 from collector.syslog import parse_syslog
 
 MESSAGE_COLUMNS = (
@@ -32,6 +33,7 @@ class Rows:
     messages: list[tuple] = field(default_factory=list)
     packetfilter: list[tuple] = field(default_factory=list)
     addrwatch: list[tuple] = field(default_factory=list)
+    sightings: list[Sighting] = field(default_factory=list)
 
 
 def _clip(text: str | None, length: int) -> str | None:
@@ -39,7 +41,21 @@ def _clip(text: str | None, length: int) -> str | None:
     return text if text is None or len(text) <= length else text[:length]
 
 
-def build_rows(batch: list[Received], zone: tzinfo) -> Rows:
+def lan_sighting(packet: PacketFilterRecord, lan_interfaces: frozenset[str]) -> bool:
+    """Whether a packet's source MAC and IP describe a device on the home network.
+
+    With SIEM_LAN_INTERFACES set, the packet must have come in on one of them;
+    otherwise its source address must be private or link-local (a WAN packet's
+    source MAC is the ISP's gateway, with a public address).
+    """
+    if packet.mac is None or packet.src_ip is None:
+        return False
+    if lan_interfaces:
+        return packet.in_interface in lan_interfaces
+    return is_local_network(packet.src_ip)
+
+
+def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[str] = frozenset()) -> Rows:
     """Parse each message; every one becomes a `messages` row, some also a packet-filter or discovery row."""
     rows = Rows()
     for item in batch:
@@ -63,6 +79,12 @@ def build_rows(batch: list[Received], zone: tzinfo) -> Rows:
                     packet.dst_ip, packet.dst_port, _clip(packet.protocol, 8), packet.icmp_type,
                     packet.icmp_code, packet.length, packet.ttl, packet.tcp_flags,
                 ))  # fmt: skip
+                if lan_sighting(packet, lan_interfaces):
+                    rows.sightings.append(
+                        Sighting(
+                            message.timestamp, packet.mac, packet.src_ip, "packetfilter", _clip(packet.in_interface, 16)
+                        )
+                    )
                 continue
         seen = parse_discovery(message.program, text)
         if seen is not None:
@@ -70,5 +92,9 @@ def build_rows(batch: list[Received], zone: tzinfo) -> Rows:
                 seen.timestamp or message.timestamp, received, host, seen.source, seen.event[:32],
                 _clip(seen.interface, 16), seen.vlan, seen.mac, seen.ip, seen.old_mac,
                 _clip(seen.hostname, 255),
+            ))  # fmt: skip
+            rows.sightings.append(Sighting(
+                seen.timestamp or message.timestamp, seen.mac, seen.ip, seen.source,
+                _clip(seen.interface, 16), seen.vlan, _clip(seen.hostname, 255), seen.old_mac,
             ))  # fmt: skip
     return rows

@@ -38,6 +38,7 @@ class Settings:
     udp_rcvbuf_bytes: int = 8 * 1024 * 1024
     db_retry_seconds: float = 2.0
     heartbeat_file: Path | None = None
+    lan_interfaces: frozenset[str] = frozenset()
     log_level: str = "INFO"
 
     @classmethod
@@ -65,6 +66,7 @@ class Settings:
             udp_rcvbuf_bytes=reader.integer("SIEM_UDP_RCVBUF_BYTES", cls.udp_rcvbuf_bytes, 65536, 1 << 30),
             db_retry_seconds=reader.number("SIEM_DB_RETRY_SECONDS", cls.db_retry_seconds, 0.1, 300),
             heartbeat_file=Path(reader.text("SIEM_HEARTBEAT_FILE", "")) if environ.get("SIEM_HEARTBEAT_FILE") else None,
+            lan_interfaces=frozenset(reader.text("SIEM_LAN_INTERFACES", "").replace(",", " ").split()),
             log_level=reader.parse("SIEM_LOG_LEVEL", cls.log_level, _log_level, "one of DEBUG, INFO, WARNING, ERROR"),
         )
         if settings.batch_size > settings.buffer_messages:

@@ -2,9 +2,9 @@
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, datetime, tzinfo
 from enum import IntEnum
+from functools import lru_cache
 
 DEFAULT_PRI = 13  # RFC 3164 4.3.3: a message without PRI is user.notice
 

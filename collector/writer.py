@@ -9,6 +9,7 @@ import pymysql
 
 from collector import db
 from collector.buffer import Buffer, Received
+from collector.inventory import Inventory
 from collector.notices import Notices
 from collector.rows import build_rows
 from collector.settings import Settings
@@ -36,6 +37,7 @@ class Writer(threading.Thread):
         self._counters = counters
         self._notices = notices
         self._connection: pymysql.connections.Connection | None = None
+        self._inventory = Inventory()
         self._next_attempt = 0.0
         self._down_since: float | None = None
         self._failures = 0
@@ -76,12 +78,24 @@ class Writer(threading.Thread):
         self._to_spool(batch)
 
     def _write(self, batch: list[Received]) -> bool:
-        """Insert a batch; False (and the connection dropped) if MariaDB went away."""
+        """Insert a batch with its inventory changes; False (and the connection dropped) if MariaDB went away."""
+        rows = build_rows(batch, self._settings.zone, self._settings.lan_interfaces)
+        changes = self._inventory.observe(rows.sightings)
+        statements = [
+            (db.MESSAGES, rows.messages),
+            (db.PACKETFILTER, rows.packetfilter),
+            (db.ADDRWATCH, rows.addrwatch),
+            (db.DEVICES, changes.devices),
+            (db.DEVICE_ADDRESSES, changes.addresses),
+            (db.DEVICE_EVENTS, changes.events),
+        ]
         try:
-            rejected = db.store(self._connection, build_rows(batch, self._settings.zone))
+            rejected = db.store(self._connection, statements)
         except db.DatabaseDown as error:
-            self._lost(str(error))
+            self._failed(f"lost MariaDB ({error})")
             return False
+        self._inventory.apply(changes)
+        self._recovered()
         if rejected:
             self._counters.rejected_rows += rejected
             self._notices.emit(Severity.ERR, "MariaDB refused %d rows; see the collector log", rejected)
@@ -130,41 +144,49 @@ class Writer(threading.Thread):
         """True with a live connection; otherwise try to connect, at most every SIEM_DB_RETRY_SECONDS."""
         if self._connection is not None:
             return True
-        now = time.monotonic()
-        if now < self._next_attempt:
+        if time.monotonic() < self._next_attempt:
             return False
+        settings = self._settings
         try:
-            self._connection = db.connect(self._settings)
+            self._connection = db.connect(settings)
+            self._inventory.load(db.load_inventory(self._connection))
         except db.DatabaseDown as error:
-            self._next_attempt = now + self._settings.db_retry_seconds
-            self._failures += 1
-            self._down_since = self._down_since or now
-            if self._failures == 1 or self._failures % 30 == 0:
-                log.warning("MariaDB at %s:%s not available (attempt %d): %s",
-                            self._settings.db_host, self._settings.db_port, self._failures, error)  # fmt: skip
+            self._failed(f"MariaDB at {settings.db_host}:{settings.db_port} not available: {error}")
             return False
-        self._counters.db_up = True
-        log.info("connected to MariaDB at %s:%s", self._settings.db_host, self._settings.db_port)
-        if self._down_since is not None and self._failures > 0 and self._counters.spooled:
-            self._notices.emit(
-                Severity.NOTICE,
-                "MariaDB back after %.0f s; %d messages were spooled and are being replayed",
-                now - self._down_since,
-                self._counters.spooled,
-            )
-        self._down_since, self._failures = None, 0
+        level = logging.INFO if self._down_since is None else logging.DEBUG
+        log.log(level, "connected to MariaDB at %s:%s", settings.db_host, settings.db_port)
         return True
 
-    def _lost(self, reason: str) -> None:
-        """Forget a broken connection and say so once."""
+    def _failed(self, reason: str) -> None:
+        """Drop the connection and schedule a retry; say so once per outage (and again every 30 attempts)."""
+        self._forget_connection()
+        self._counters.db_up = False
+        now = time.monotonic()
+        self._next_attempt = now + self._settings.db_retry_seconds
+        self._failures += 1
+        if self._down_since is None:
+            self._down_since = now
+            self._notices.emit(
+                Severity.ERR, "%s; holding messages in %s until it is back", reason, self._spool.directory
+            )
+        elif self._failures % 30 == 0:
+            log.warning("%s (still failing after %d attempts)", reason, self._failures)
+
+    def _recovered(self) -> None:
+        """After a successful write: end the outage, with a notice saying how long it lasted."""
+        self._counters.db_up = True
+        if self._down_since is not None:
+            self._notices.emit(
+                Severity.NOTICE,
+                "MariaDB back after %.0f s; %d messages spooled so far, replaying any still on disk",
+                time.monotonic() - self._down_since,
+                self._counters.spooled,
+            )
+            self._down_since, self._failures = None, 0
+
+    def _forget_connection(self) -> None:
+        """Close and drop the connection, whatever state it is in."""
         if self._connection is not None:
             with contextlib.suppress(pymysql.err.MySQLError, OSError):
                 self._connection.close()
         self._connection = None
-        self._counters.db_up = False
-        self._down_since = time.monotonic()
-        self._failures = 1
-        self._next_attempt = self._down_since + self._settings.db_retry_seconds
-        self._notices.emit(
-            Severity.ERR, "lost MariaDB (%s); spooling to %s until it is back", reason, self._spool.directory
-        )

@@ -13,6 +13,7 @@ import pytest
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, free_port
 
 TABLES = ("messages", "packetfilter", "addrwatch")
+INVENTORY_TABLES = ("devices", "device_addresses", "device_events")
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +36,7 @@ def db_env(mariadb: MariaDBServer) -> dict[str, str]:
         "MARIADB_ROOT_PASSWORD": "",
         "SIEM_COLLECTOR_PASSWORD": "c-" + secrets.token_urlsafe(16),
         "SIEM_READER_PASSWORD": "r-" + secrets.token_urlsafe(16),
+        "SIEM_EDITOR_PASSWORD": "e-" + secrets.token_urlsafe(16),
     }
     result = subprocess.run(
         [str(ROOT / "scripts" / "db-init")], env={**os.environ, **env}, capture_output=True, text=True, check=False
@@ -48,7 +50,7 @@ def db(mariadb: MariaDBServer, db_env: dict[str, str]) -> Iterator[pymysql.conne
     """A root connection to the emptied siem database."""
     connection = mariadb.connect("siem")
     with connection.cursor() as cursor:
-        for table in TABLES:
+        for table in TABLES + INVENTORY_TABLES:
             cursor.execute(f"TRUNCATE TABLE {table}")
     yield connection
     if connection.open:
