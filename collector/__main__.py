@@ -9,6 +9,7 @@ import time
 
 from collector.buffer import Buffer
 from collector.notices import Notices
+from collector.notifier import Notifier
 from collector.server import Listener, kernel_udp_drops
 from collector.settings import Settings, SettingsError
 from collector.spool import Spool
@@ -34,6 +35,9 @@ async def serve(settings: Settings) -> int:
         log.error("cannot listen on %s:%d: %s", settings.syslog_host, settings.syslog_port, error)
         return 1
     writer.start()
+    notifier = Notifier(settings) if settings.notify_urls else None
+    if notifier is not None:
+        notifier.start()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -48,6 +52,9 @@ async def serve(settings: Settings) -> int:
     await listener.close()
     writer.stop()
     await asyncio.to_thread(writer.join)
+    if notifier is not None:
+        notifier.stop()
+        await asyncio.to_thread(notifier.join, 10)
     drops.report(store=False)
     log.info("stopped: %s", json.dumps(counters.snapshot()))
     return 0

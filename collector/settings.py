@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from collector.notify_policy import RANDOMISED_POLICIES
+
 T = TypeVar("T")
 N = TypeVar("N", int, float)
 
@@ -39,6 +41,10 @@ class Settings:
     db_retry_seconds: float = 2.0
     heartbeat_file: Path | None = None
     lan_interfaces: frozenset[str] = frozenset()
+    notify_urls: tuple[str, ...] = ()
+    notify_digest_seconds: float = 60.0
+    notify_learning_hours: float = 24.0
+    notify_randomised: str = "hostname"
     log_level: str = "INFO"
 
     @classmethod
@@ -67,6 +73,12 @@ class Settings:
             db_retry_seconds=reader.number("SIEM_DB_RETRY_SECONDS", cls.db_retry_seconds, 0.1, 300),
             heartbeat_file=Path(reader.text("SIEM_HEARTBEAT_FILE", "")) if environ.get("SIEM_HEARTBEAT_FILE") else None,
             lan_interfaces=frozenset(reader.text("SIEM_LAN_INTERFACES", "").replace(",", " ").split()),
+            notify_urls=tuple(reader.text("SIEM_NOTIFY_URLS", "").replace(",", " ").split()),
+            notify_digest_seconds=reader.number("SIEM_NOTIFY_DIGEST_SECONDS", cls.notify_digest_seconds, 0.1, 86400),
+            notify_learning_hours=reader.number("SIEM_NOTIFY_LEARNING_HOURS", cls.notify_learning_hours, 0, 24 * 365),
+            notify_randomised=reader.parse(
+                "SIEM_NOTIFY_RANDOMISED", cls.notify_randomised, _randomised_policy, "one of never, hostname, always"
+            ),
             log_level=reader.parse("SIEM_LOG_LEVEL", cls.log_level, _log_level, "one of DEBUG, INFO, WARNING, ERROR"),
         )
         if settings.batch_size > settings.buffer_messages:
@@ -82,6 +94,14 @@ def _zone(text: str) -> ZoneInfo:
         return ZoneInfo(text.removeprefix(":"))
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise ValueError(text) from error
+
+
+def _randomised_policy(text: str) -> str:
+    """How to treat new devices with randomised MACs (see notify_policy.decide)."""
+    policy = text.lower()
+    if policy not in RANDOMISED_POLICIES:
+        raise ValueError(text)
+    return policy
 
 
 def _log_level(text: str) -> str:

@@ -108,7 +108,8 @@ def wait_for(connection: pymysql.connections.Connection, sql: str, expected: obj
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
             cursor.execute(sql)
-            value = cursor.fetchone()[0]
+            row = cursor.fetchone()
+            value = row[0] if row else None
         if value == expected:
             return value
         time.sleep(0.1)

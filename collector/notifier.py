@@ -1,0 +1,138 @@
+"""New-device notifications through Apprise, in their own thread: a slow or dead receiver never touches ingest."""
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pymysql
+
+from collector import db
+from collector.notify_policy import SEND, PendingEvent, Policy, decide, digest
+from collector.settings import Settings
+
+log = logging.getLogger(__name__)
+_MAX_BACKOFF_SECONDS = 3600.0
+
+_PENDING = (
+    "SELECT e.id, e.timestamp, e.mac, e.ip, d.name, d.vendor, d.hostname, d.known, d.randomised, "
+    "EXISTS (SELECT 1 FROM devices AS o WHERE o.hostname = d.hostname AND o.mac <> d.mac) "
+    "FROM device_events AS e JOIN devices AS d ON d.mac = e.mac "
+    "WHERE e.event = 'new device' AND e.notified_at IS NULL ORDER BY e.id LIMIT 500"
+)
+_DECIDED = "UPDATE device_events SET notified_at = UTC_TIMESTAMP(3), notice = %s WHERE id = %s"
+
+
+class Notifier(threading.Thread):
+    """Every SIEM_NOTIFY_DIGEST_SECONDS: decide pending `new device` events, send one digest, mark them.
+
+    Events stay pending until a notification went out (or was deliberately not
+    sent), so a receiver that is down gets the message when it is back; retries
+    back off up to an hour.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(name="notifier", daemon=True)
+        self._settings = settings
+        self._stop_event = threading.Event()
+        self._connection: pymysql.connections.Connection | None = None
+        self._policy: Policy | None = None
+        self._waited: set[int] = set()
+        self._backoff = settings.notify_digest_seconds
+
+    def stop(self) -> None:
+        """Finish after the current round."""
+        self._stop_event.set()
+
+    def run(self) -> None:
+        """Load Apprise (only now: it is not needed without notification URLs) and run rounds until stopped."""
+        import apprise  # noqa: PLC0415  (heavy, and only wanted when notifications are configured)
+
+        logging.getLogger("apprise").setLevel(logging.WARNING)
+        sender = apprise.Apprise()
+        for url in self._settings.notify_urls:
+            if not sender.add(url):
+                log.error("notification URL not understood by Apprise, ignored: %s", _redact(url))
+        if len(sender) == 0:
+            log.error("no usable notification URL: new-device notifications are off")
+            return
+        log.info("new-device notifications to %d URL(s), at most one message every %.0f s",
+                 len(sender), self._settings.notify_digest_seconds)  # fmt: skip
+        wait = self._settings.notify_digest_seconds
+        while not self._stop_event.wait(wait):
+            try:
+                wait = self._round(sender)
+            except (db.DatabaseDown, pymysql.err.MySQLError, OSError) as error:
+                log.warning("notifier cannot read the inventory: %s", error)
+                self._close()
+                wait = self._settings.notify_digest_seconds
+        self._close()
+
+    def _round(self, sender: object) -> float:
+        """Decide and notify once; return how long to wait before the next round."""
+        connection = self._connect()
+        with connection.cursor() as cursor:
+            cursor.execute(_PENDING)
+            pending = [PendingEvent(*row[:9], hostname_elsewhere=bool(row[9])) for row in cursor.fetchall()]
+        connection.commit()
+        now = datetime.now(UTC).replace(tzinfo=None)
+        outgoing, decided = [], []
+        for event in pending:
+            event.waited = event.id in self._waited
+            verdict = decide(event, now, self._policy)
+            if verdict is None:
+                self._waited.add(event.id)
+            elif verdict == SEND:
+                outgoing.append(event)
+            else:
+                decided.append((verdict, event.id))
+        self._mark(decided)
+        if not outgoing:
+            return self._settings.notify_digest_seconds
+        title, body = digest(outgoing)
+        if not sender.notify(title=title, body=body):
+            self._backoff = min(self._backoff * 2, _MAX_BACKOFF_SECONDS)
+            log.warning("could not deliver the notification of %d new device(s); retrying in %.0f s",
+                        len(outgoing), self._backoff)  # fmt: skip
+            return self._backoff
+        self._mark([(SEND, event.id) for event in outgoing])
+        log.info("notified %d new device(s)", len(outgoing))
+        self._backoff = self._settings.notify_digest_seconds
+        return self._settings.notify_digest_seconds
+
+    def _mark(self, decided: list[tuple[str, int]]) -> None:
+        """Record each decision so an event is never announced twice."""
+        if not decided:
+            return
+        connection = self._connect()
+        with connection.cursor() as cursor:
+            cursor.executemany(_DECIDED, decided)
+        connection.commit()
+        self._waited.difference_update(event_id for _, event_id in decided)
+
+    def _connect(self) -> pymysql.connections.Connection:
+        """Reuse or open the notifier's own connection; read the learning period once."""
+        if self._connection is None:
+            self._connection = db.connect(self._settings)
+        if self._policy is None:
+            with self._connection.cursor() as cursor:
+                cursor.execute("SELECT value FROM appliance WHERE name = 'installed_at'")
+                row = cursor.fetchone()
+            installed = datetime.fromisoformat(row[0]) if row else datetime.now(UTC).replace(tzinfo=None)
+            learning_until = installed + timedelta(hours=self._settings.notify_learning_hours)
+            self._policy = Policy(learning_until, self._settings.notify_randomised)
+            if learning_until > datetime.now(UTC).replace(tzinfo=None):
+                log.info("learning until %s UTC: new devices are recorded without notifications", learning_until)
+        return self._connection
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except (pymysql.err.MySQLError, OSError):
+                log.debug("closing the notifier's connection failed", exc_info=True)
+        self._connection = None
+
+
+def _redact(url: str) -> str:
+    """Show a URL's scheme only: notification URLs carry tokens and passwords."""
+    return url.split("://", 1)[0] + "://…"
