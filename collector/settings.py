@@ -8,11 +8,10 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collector.notify_policy import RANDOMISED_POLICIES
+from collector.placeholders import is_placeholder
 
 T = TypeVar("T")
 N = TypeVar("N", int, float)
-
-PLACEHOLDER_PASSWORDS = frozenset({"", "changeme", "change-me", "change_me", "password", "secret", "example"})
 
 
 class SettingsError(Exception):
@@ -52,7 +51,7 @@ class Settings:
         """Build settings from SIEM_* variables and TZ; raise SettingsError naming every bad one."""
         reader = _Reader(environ)
         password = reader.text("SIEM_DB_PASSWORD", "")
-        if password.lower() in PLACEHOLDER_PASSWORDS or password.lower().startswith("changeme"):
+        if is_placeholder(password):
             reader.errors.append("SIEM_DB_PASSWORD is empty or a placeholder: set the collector's password in .env")
         settings = cls(
             db_password=password,

@@ -1,0 +1,23 @@
+"""Open liveness check, also used by the container healthcheck."""
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.db import SettingsDep, connect, query
+from api.models import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+def health(settings: SettingsDep) -> Health | JSONResponse:
+    """Report whether the API runs and MariaDB answers; no token needed."""
+    try:
+        connection = connect(settings, settings.db_user, settings.db_password.get_secret_value())
+        try:
+            query(connection, "SELECT 1")
+        finally:
+            connection.close()
+    except Exception:  # any failure to reach the database is the answer, not an error
+        return JSONResponse(Health(status="degraded", database="unreachable").model_dump(), status_code=503)
+    return Health(status="ok", database="reachable")
