@@ -11,7 +11,7 @@ WITH_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt collector/requirements.txt
+$(VENV)/.installed: requirements-dev.txt collector/requirements.txt api/requirements.txt
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
 	@python3 -m venv $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt

@@ -59,11 +59,17 @@ def is_link_local(ip: str) -> bool:
     return ipaddress.ip_address(ip).is_link_local
 
 
+_HOME_NETWORKS = tuple(
+    ipaddress.ip_network(net)
+    for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10")
+)
+
+
 @lru_cache(maxsize=8192)
 def is_local_network(ip: str) -> bool:
-    """Private, link-local or unique-local: an address that belongs to the home's own network."""
+    """RFC 1918, unique-local or link-local: an address of the home's own network, not the internet's."""
     address = ipaddress.ip_address(ip)
-    return address.is_private or address.is_link_local
+    return any(address in network for network in _HOME_NETWORKS)
 
 
 def better_ipv6(current: str | None, new: str) -> str:

@@ -3,10 +3,12 @@
 import os
 import secrets
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pymysql
 import pytest
 
@@ -91,6 +93,47 @@ def start_collector(
         if failed:
             print(f"--- collector log ---\n{collector.output()}")
         assert code == 0, collector.output()
+
+
+API_TOKEN = "test-" + secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="session")
+def api_url(db_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m api` (uvicorn) on loopback with the read-only and editor accounts."""
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "SIEM_DB_HOST": db_env["SIEM_DB_HOST"],
+        "SIEM_DB_PORT": db_env["SIEM_DB_PORT"],
+        "SIEM_DB_NAME": db_env["SIEM_DB_NAME"],
+        "SIEM_DB_USER": "siem_reader",
+        "SIEM_DB_PASSWORD": db_env["SIEM_READER_PASSWORD"],
+        "SIEM_EDITOR_PASSWORD": db_env["SIEM_EDITOR_PASSWORD"],
+        "SIEM_API_TOKEN": API_TOKEN,
+        "SIEM_API_HOST": "127.0.0.1",
+        "SIEM_API_PORT": str(port),
+    }
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "api"], cwd=ROOT, env=env, stdout=output, stderr=output)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{url}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        else:
+            process.kill()
+        if process.poll() is not None:
+            raise RuntimeError(f"API did not start: {log.read_text()}")
+        yield url
+        process.terminate()
+        process.wait(timeout=20)
 
 
 @pytest.hookimpl(wrapper=True)
