@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Load .env (if any) into the environment of recipes that talk to MariaDB.
 WITH_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
 
-.PHONY: help venv mariadb test lint fmt db-init run-collector clean
+.PHONY: help venv mariadb test lint fmt db-init run-collector run-api clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ db-init: ## apply mysql-init/ to the MariaDB in SIEM_DB_HOST/SIEM_DB_PORT (reads
 
 run-collector: venv ## run the collector natively with the settings in .env
 	@$(WITH_ENV) SIEM_DB_PASSWORD="$${SIEM_DB_PASSWORD:-$$SIEM_COLLECTOR_PASSWORD}" $(PY) -m collector
+
+run-api: venv ## run the API natively with the settings in .env (read-only account)
+	@$(WITH_ENV) SIEM_DB_USER="$${SIEM_API_DB_USER:-siem_reader}" SIEM_DB_PASSWORD="$$SIEM_READER_PASSWORD" $(PY) -m api
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
