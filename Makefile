@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Load .env (if any) into the environment of recipes that talk to MariaDB.
 WITH_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
 
-.PHONY: help venv mariadb test lint fmt db-init run-collector run-api clean
+.PHONY: help venv mariadb test lint fmt db-init run-collector run-api dashboards clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ run-collector: venv ## run the collector natively with the settings in .env
 
 run-api: venv ## run the API natively with the settings in .env (read-only account)
 	@$(WITH_ENV) SIEM_DB_USER="$${SIEM_API_DB_USER:-siem_reader}" SIEM_DB_PASSWORD="$$SIEM_READER_PASSWORD" $(PY) -m api
+
+dashboards: venv ## regenerate grafana/dashboards/*.json from siemctl/dashboards.py
+	$(PY) -m siemctl dashboards
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Operator commands for SIEM@Home: dashboards, Grafana installation, health checks, demo data."""

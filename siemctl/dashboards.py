@@ -1,0 +1,243 @@
+"""The four provisioned dashboards, as code; `python -m siemctl dashboards` writes grafana/dashboards/*.json."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from siemctl.panels import (
+    DATASOURCE,
+    barchart,
+    dashboard,
+    query_variable,
+    stat,
+    table,
+    text_variable,
+    timeseries,
+    var_in,
+)  # fmt: skip
+
+OUTPUT = Path(__file__).resolve().parent.parent / "grafana" / "dashboards"
+BLOCKED = "action IN ('DROP', 'REJECT')"
+
+
+def firewall() -> dict[str, Any]:
+    """Drops and rejects: over time, by direction, top talkers, and the home devices being blocked."""
+    where = (
+        f"$__timeFilter(timestamp) AND {var_in('host', 'host')} AND {var_in('action', 'action')}"
+        f" AND {var_in('chain', 'chain')}"
+    )
+    variables = [
+        query_variable(
+            name, label, f"SELECT DISTINCT {name} FROM packetfilter WHERE $__timeFilter(timestamp) ORDER BY 1"
+        )
+        for name, label in (("host", "Router"), ("action", "Action"), ("chain", "Chain / zone"))
+    ]
+
+    def over_time(title: str, metric: str, description: str) -> dict:
+        sql = (
+            f"SELECT $__timeGroupAlias(timestamp, $__interval), {metric} AS metric, COUNT(*) AS value"
+            f" FROM packetfilter WHERE {where} GROUP BY 1, 2 ORDER BY 1"
+        )
+        return timeseries(title, sql, description, width=8)
+
+    def top(title: str, label: str, column: str, description: str) -> dict:
+        sql = (
+            f"SELECT {label} AS {column.rsplit('.', maxsplit=1)[-1]}, COUNT(*) AS packets FROM packetfilter"
+            f" WHERE {where} AND {column} IS NOT NULL GROUP BY 1 ORDER BY packets DESC LIMIT 10"
+        )
+        return barchart(title, sql, description)
+
+    panels = [
+        over_time("Packets by action", "action", "Logged packets per interval, one colour per verdict."),
+        over_time("By chain or zone", "chain", "The zone (fw4) or chain (A=/C= prefix) that logged them."),
+        over_time("Inbound, outbound, forwarded", "direction", "From IN=/OUT=: in = to the router, out = from it."),
+        top("Top source addresses", "src_ip", "src_ip", "Who sends the most blocked packets."),
+        top("Top destination ports", "CONCAT(protocol, '/', dst_port)", "dst_port", "What they are trying to reach."),
+        top("Protocols", "protocol", "protocol", "Logged packets per protocol."),
+        table(
+            "Home devices whose traffic is blocked",
+            "SELECT COALESCE(d.name, d.hostname, p.mac) AS device, d.vendor, p.mac, COUNT(*) AS blocked,"
+            " COUNT(DISTINCT p.dst_ip) AS destinations, MAX(p.timestamp) AS last_blocked"
+            " FROM packetfilter AS p JOIN devices AS d ON d.mac = p.mac"
+            f" WHERE $__timeFilter(p.timestamp) AND p.{BLOCKED} AND {var_in('p.host', 'host')}"
+            " GROUP BY p.mac, d.name, d.hostname, d.vendor ORDER BY blocked DESC LIMIT 20",
+            "Devices from the inventory (by MAC) whose packets were dropped or rejected.",
+            width=24,
+            height=8,
+        ),
+        table(
+            "Latest packets",
+            "SELECT timestamp AS time, host, action, chain, direction, src_ip, src_port, dst_ip, dst_port,"
+            f" protocol, in_interface, mac FROM packetfilter WHERE {where} ORDER BY timestamp DESC LIMIT 100",
+            "The newest logged packets matching the filters.",
+            width=24,
+        ),
+    ]
+    return dashboard("siem-firewall", "Firewall", panels, variables)
+
+
+def devices() -> dict[str, Any]:
+    """The inventory, new devices over time (also as annotations), and recent device events."""
+    new_events = "event = 'new device' AND $__timeFilter(timestamp)"
+    annotation_sql = (
+        "SELECT UNIX_TIMESTAMP(timestamp) AS time, CONCAT('New device ', mac, COALESCE(CONCAT(' at ', ip), ''))"
+        f" AS text, 'new device' AS tags FROM device_events WHERE {new_events}"
+    )
+    annotation = {
+        "datasource": DATASOURCE,
+        "enable": True,
+        "iconColor": "orange",
+        "name": "New devices",
+        "rawQuery": annotation_sql,
+        "target": {"format": "table", "rawQuery": True, "rawSql": annotation_sql, "refId": "Anno"},
+    }
+    panels = [
+        stat("Devices", "SELECT COUNT(*) AS devices FROM devices", "Every MAC ever seen."),
+        stat("New in this range", "SELECT COUNT(*) AS new_devices FROM devices WHERE $__timeFilter(first_seen)"),
+        stat(
+            "Not marked known",
+            "SELECT COUNT(*) AS unknown FROM devices WHERE known = FALSE",
+            "Mark devices known through the API; they then never alert.",
+        ),
+        stat(
+            "Randomised MACs",
+            "SELECT COUNT(*) AS randomised FROM devices WHERE randomised = TRUE",
+            "Phones and tablets rotate locally administered MACs.",
+        ),
+        timeseries(
+            "New devices",
+            "SELECT $__timeGroupAlias(timestamp, '1h'), 'new devices' AS metric, COUNT(*) AS value"
+            f" FROM device_events WHERE {new_events} GROUP BY 1, 2 ORDER BY 1",
+            "Devices seen for the first time, per hour.",
+            width=24,
+            height=6,
+        ),
+        table(
+            "Inventory",
+            "SELECT COALESCE(name, hostname, mac) AS device, vendor, hostname, last_ipv4 AS ipv4, last_ipv6 AS ipv6,"
+            " mac, first_seen, last_seen, randomised, known FROM devices ORDER BY last_seen DESC LIMIT 500",
+            "Every device, most recently seen first.",
+            width=24,
+            height=12,
+        ),
+        table(
+            "Recent device events",
+            "SELECT e.timestamp AS time, e.event, COALESCE(d.name, d.hostname, e.mac) AS device, e.mac, e.ip,"
+            " e.old_value, e.new_value, e.notice FROM device_events AS e LEFT JOIN devices AS d ON d.mac = e.mac"
+            " WHERE $__timeFilter(e.timestamp) ORDER BY e.timestamp DESC, e.id DESC LIMIT 200",
+            "New devices, address and hostname changes; `notice` says whether a notification went out.",
+            width=24,
+        ),
+    ]
+    return dashboard("siem-devices", "Devices", panels, annotations=[annotation])
+
+
+SEVERITY_NAME = "ELT(severity + 1, 'emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')"
+
+
+def logs() -> dict[str, Any]:
+    """Messages per host, severity and program, the recent warnings, and a text search."""
+    where = (
+        f"$__timeFilter(timestamp) AND {var_in('host', 'host')}"
+        " AND message LIKE CONCAT('%', ${filter:sqlstring}, '%')"
+    )
+    variables = [
+        query_variable("host", "Host", "SELECT DISTINCT host FROM messages WHERE $__timeFilter(timestamp) ORDER BY 1"),
+        text_variable("filter", "Text contains"),
+    ]
+
+    def over_time(title: str, metric: str) -> dict:
+        sql = (
+            f"SELECT $__timeGroupAlias(timestamp, $__interval), {metric} AS metric, COUNT(*) AS value"
+            f" FROM messages WHERE {where} GROUP BY 1, 2 ORDER BY 1"
+        )
+        return timeseries(title, sql, width=8)
+
+    columns = f"timestamp AS time, host, program, {SEVERITY_NAME} AS severity, message"
+    panels = [
+        over_time("Messages by host", "host"),
+        over_time("By severity", SEVERITY_NAME),
+        over_time("By program", "COALESCE(program, '-')"),
+        table(
+            "Warnings and errors",
+            f"SELECT {columns} FROM messages WHERE {where} AND severity <= 4 ORDER BY timestamp DESC LIMIT 100",
+            "Severity warning or worse.",
+            width=24,
+            height=8,
+        ),
+        table(
+            "Messages",
+            f"SELECT {columns} FROM messages WHERE {where} ORDER BY timestamp DESC, id DESC LIMIT 200",
+            "Newest first; narrow with the Host and Text filters.",
+            width=24,
+            height=12,
+        ),
+    ]
+    return dashboard("siem-logs", "Logs", panels, variables)
+
+
+def home() -> dict[str, Any]:
+    """Headline numbers for the chosen range (24 h by default) with links to the other dashboards."""
+    panels = [
+        stat(
+            "Messages", "SELECT COUNT(*) AS messages FROM messages WHERE $__timeFilter(timestamp)", link="/d/siem-logs"
+        ),
+        stat(
+            "Dropped or rejected",
+            f"SELECT COUNT(*) AS blocked FROM packetfilter WHERE $__timeFilter(timestamp) AND {BLOCKED}",
+            link="/d/siem-firewall",
+        ),
+        stat(
+            "New devices",
+            "SELECT COUNT(*) AS new_devices FROM device_events WHERE event = 'new device' AND $__timeFilter(timestamp)",
+            link="/d/siem-devices",
+        ),
+        stat(
+            "Warnings and errors",
+            "SELECT COUNT(*) AS warnings FROM messages WHERE $__timeFilter(timestamp) AND severity <= 4",
+            link="/d/siem-logs",
+        ),
+        timeseries(
+            "Blocked packets",
+            "SELECT $__timeGroupAlias(timestamp, $__interval), action AS metric, COUNT(*) AS value FROM packetfilter"
+            f" WHERE $__timeFilter(timestamp) AND {BLOCKED} GROUP BY 1, 2 ORDER BY 1",
+        ),
+        timeseries(
+            "Messages",
+            "SELECT $__timeGroupAlias(timestamp, $__interval), host AS metric, COUNT(*) AS value FROM messages"
+            " WHERE $__timeFilter(timestamp) GROUP BY 1, 2 ORDER BY 1",
+        ),
+        stat("Devices known", "SELECT COUNT(*) AS devices FROM devices", link="/d/siem-devices"),
+        stat(
+            "Logs kept since",
+            "SELECT DATE_FORMAT(MIN(timestamp), '%Y-%m-%d %H:%i') AS oldest FROM messages",
+            "The oldest message still stored: how far back the dashboards can look.",
+        ),
+        stat("Firewall logs since", "SELECT DATE_FORMAT(MIN(timestamp), '%Y-%m-%d %H:%i') AS oldest FROM packetfilter"),
+        stat(
+            "Database size",
+            "SELECT SUM(data_length + index_length) AS size FROM information_schema.tables"
+            " WHERE table_schema = DATABASE()",
+        ),
+    ]
+    panels[-1]["fieldConfig"]["defaults"]["unit"] = "bytes"
+    return dashboard("siem-home", "Home", panels)
+
+
+DASHBOARDS = {"home": home, "firewall": firewall, "devices": devices, "logs": logs}
+
+
+def render(build: Any) -> str:
+    """Sorted, indented JSON: diff-friendly and byte-for-byte reproducible."""
+    return json.dumps(build(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(directory: Path = OUTPUT) -> list[Path]:
+    """Write every dashboard; return the files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, build in DASHBOARDS.items():
+        path = directory / f"{name}.json"
+        path.write_text(render(build))
+        written.append(path)
+    return written

@@ -1,0 +1,216 @@
+"""Every dashboard query, expanded as Grafana expands it, runs as the read-only account on data the collector wrote."""
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pymysql
+import pytest
+import yaml
+
+from siemctl import dashboards
+from siemctl.macros import ALL, expand
+from tests.conftest import TABLES, wait_for
+from tests.servers import ROOT, CollectorProcess, MariaDBServer, free_port, lf_framed, send_tcp
+
+GRAFANA = ROOT / "grafana"
+END = datetime.now(UTC).replace(microsecond=0)
+START = END - timedelta(hours=24)
+NOW = END.replace(tzinfo=None) - timedelta(minutes=20)
+LOADED = {path.stem: json.loads(path.read_text()) for path in sorted((GRAFANA / "dashboards").glob("*.json"))}
+
+
+def stamp(minutes: int) -> str:
+    """A BSD stamp some minutes before NOW."""
+    return (NOW - timedelta(minutes=minutes)).strftime("%b %e %H:%M:%S")
+
+
+def demo_lines() -> list[bytes]:
+    """A small, real-looking day: firewall lines in several prefix styles, discoveries, logs."""
+    tv, wan_mac = "a0:82:22:44:c6:1a", "3c:a6:2f:11:22:33"
+    unix = int(NOW.replace(tzinfo=UTC).timestamp())
+    lines = []
+    for i in range(30):
+        lines.append(
+            f"<4>{stamp(i * 7)} router kernel: drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:{wan_mac}:08:00 "
+            f"SRC=141.230.240.{i % 5} DST=198.51.100.23 LEN=44 TOS=0x00 PREC=0x00 TTL=61 ID={i} DF PROTO=TCP "
+            f"SPT={40000 + i} DPT={(22, 23, 3389, 445, 8080)[i % 5]} WINDOW=1024 RES=0x00 SYN URGP=0".encode()
+        )
+    for i in range(8):
+        lines.append(
+            f"<4>{stamp(i * 11)} gw kernel: A=REJECT C=inet IN=br-lan OUT=eth0 MAC=00:0d:b9:4f:2a:10:{tv}:08:00 "
+            f"SRC=10.0.0.45 DST=203.0.113.{i} LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=1 DF PROTO=UDP SPT=5000 DPT=53 "
+            "LEN=40".encode()
+        )
+    lines += [
+        f"<30>{stamp(200)} router dnsmasq-dhcp[1]: DHCPACK(br-lan) 10.0.0.45 {tv} my-tv".encode(),
+        f"<30>{stamp(100)} router dnsmasq-dhcp[1]: DHCPACK(br-lan) 10.0.0.46 {tv} my-tv".encode(),
+        f"<30>{stamp(90)} router addrwatch: {unix} br-lan 0 da:a1:19:00:00:01 10.0.0.99 ARP_REQ".encode(),
+        f"<3>{stamp(5)} nas sshd[1]: error: too many authentication failures for it's-me".encode(),
+        f"<12>{stamp(6)} nas kernel: warning: disk 2 is hot".encode(),
+        *[f"<14>{stamp(i)} router app: informational {i}".encode() for i in range(20)],
+    ]
+    return lines
+
+
+@pytest.fixture(scope="module")
+def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The read-only account, over data the real collector stored from the demo lines."""
+    root = mariadb.connect("siem")
+    with root.cursor() as cursor:
+        for table in (*TABLES, "devices", "device_addresses", "device_events"):
+            cursor.execute(f"TRUNCATE TABLE {table}")
+    base = tmp_path_factory.mktemp("dashboards")
+    env = {
+        "SIEM_DB_HOST": "127.0.0.1", "SIEM_DB_PORT": str(mariadb.port),
+        "SIEM_DB_PASSWORD": db_env["SIEM_COLLECTOR_PASSWORD"], "SIEM_SYSLOG_HOST": "127.0.0.1",
+        "SIEM_SYSLOG_PORT": str(free_port()), "SIEM_SPOOL_DIR": str(base / "spool"), "SIEM_FLUSH_SECONDS": "0.1",
+        "TZ": "UTC",
+    }  # fmt: skip
+    collector = CollectorProcess(env, base / "collector.log").start()
+    lines = demo_lines()
+    send_tcp(collector.port, lf_framed(*lines))
+    assert wait_for(root, "SELECT COUNT(*) FROM messages", len(lines)) == len(lines)
+    assert collector.stop() == 0
+    root.close()
+    connection = mariadb.connect(
+        "siem", user="siem_reader", password=db_env["SIEM_READER_PASSWORD"], init_command="SET time_zone = '+00:00'"
+    )
+    yield connection
+    connection.close()
+
+
+def run(connection: pymysql.connections.Connection, sql: str) -> tuple[list[str], list[tuple]]:
+    """Column names and rows (no parameter substitution: Grafana sends the text as is)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [column[0] for column in cursor.description], list(cursor.fetchall())
+
+
+def panels() -> list[tuple[str, dict]]:
+    """(dashboard, panel) for every panel of every dashboard."""
+    return [(name, panel) for name, board in LOADED.items() for panel in board["panels"]]
+
+
+def variables_of(board: dict) -> dict[str, dict]:
+    """The dashboard's variables by name."""
+    return {variable["name"]: variable for variable in board["templating"]["list"]}
+
+
+@pytest.mark.parametrize(("board", "panel"), panels(), ids=[f"{b}:{p['title']}" for b, p in panels()])
+class TestPanelQueries:
+    """Each panel's SQL, as Grafana would send it, succeeds and has the shape its panel type needs."""
+
+    def test_runs_with_all_selected(self, reader: pymysql.connections.Connection, board: str, panel: dict) -> None:
+        """With every variable at All, the query returns rows for the demo data, in the panel's shape."""
+        definitions = variables_of(LOADED[board])
+        for target in panel["targets"]:
+            columns, rows = run(reader, expand(target["rawSql"], START, END, interval=300, definitions=definitions))
+            assert rows, f"no rows for {target['rawSql']}"
+            if panel["type"] == "timeseries":
+                assert columns[0] == "time"
+                assert all(isinstance(row[0], int) for row in rows), "time must be epoch seconds"
+                assert columns[1:] == ["metric", "value"]
+            elif panel["type"] == "stat":
+                assert len(rows) == 1
+                assert len(columns) == 1
+            elif panel["type"] == "barchart":
+                assert len(columns) == 2
+                assert all(isinstance(row[1], int) for row in rows)
+
+    def test_runs_with_one_value_and_a_quote_in_the_filter(
+        self, reader: pymysql.connections.Connection, board: str, panel: dict
+    ) -> None:
+        """A concrete selection (and a text filter with a quote) still yields valid SQL."""
+        definitions = variables_of(LOADED[board])
+        values: dict[str, object] = {}
+        for name, variable in definitions.items():
+            if variable["type"] == "query":
+                _, options = run(reader, expand(variable["query"], START, END, interval=300))
+                values[name] = [str(options[0][0])]
+            else:
+                values[name] = "it's"
+        for target in panel["targets"]:
+            run(reader, expand(target["rawSql"], START, END, interval=60, values=values, definitions=definitions))
+
+
+@pytest.mark.parametrize("board", sorted(LOADED))
+def test_variable_and_annotation_queries(reader: pymysql.connections.Connection, board: str) -> None:
+    """Variable queries list values from the demo data; annotation queries return time, text and tags."""
+    dashboard = LOADED[board]
+    for variable in dashboard["templating"]["list"]:
+        if variable["type"] == "query":
+            _, options = run(reader, expand(variable["query"], START, END))
+            assert options, variable["name"]
+    for annotation in dashboard["annotations"]["list"]:
+        columns, rows = run(reader, expand(annotation["target"]["rawSql"], START, END))
+        assert columns == ["time", "text", "tags"]
+        assert rows
+
+
+class TestStructure:
+    """What Grafana needs to load the dashboards without clicking."""
+
+    def test_committed_json_is_what_the_code_generates(self) -> None:
+        """grafana/dashboards is regenerated by `make dashboards`; an edit by hand would be lost."""
+        for name, build in dashboards.DASHBOARDS.items():
+            assert (GRAFANA / "dashboards" / f"{name}.json").read_text() == dashboards.render(build), name
+
+    def test_uids_ids_and_datasource(self) -> None:
+        """Stable unique uids, no numeric dashboard id, every query on the provisioned data source."""
+        provisioned = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "siem.yaml").read_text())
+        source = provisioned["datasources"][0]
+        assert provisioned["apiVersion"] == 1
+        uids = [board["uid"] for board in LOADED.values()]
+        assert len(set(uids)) == len(uids) == 4
+        for board in LOADED.values():
+            assert "id" not in board
+            assert board["schemaVersion"] == 41
+            ids = [panel["id"] for panel in board["panels"]]
+            assert len(set(ids)) == len(ids)
+            for panel in board["panels"]:
+                assert panel["type"] in {"timeseries", "stat", "table", "barchart"}
+                assert panel["datasource"] == {"type": "mysql", "uid": source["uid"]}
+                assert all(target["datasource"]["uid"] == source["uid"] for target in panel["targets"])
+
+    def test_time_filtering_only_through_macros(self) -> None:
+        """No query hard-codes a time; time series group with $__timeGroupAlias."""
+        for board in LOADED.values():
+            for panel in board["panels"]:
+                sql = panel["targets"][0]["rawSql"]
+                assert "NOW()" not in sql.upper()
+                assert re.search(r"\bINTERVAL\s+\d", sql, re.IGNORECASE) is None
+                if panel["type"] == "timeseries":
+                    assert "$__timeGroupAlias(" in sql
+                    assert "$__timeFilter(" in sql
+
+    def test_provisioning_reads_secrets_from_the_environment(self) -> None:
+        """The data source's password is ${SIEM_READER_PASSWORD}, never a literal; the folder is our own."""
+        source = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "siem.yaml").read_text())["datasources"][0]
+        assert source["secureJsonData"]["password"] == "${SIEM_READER_PASSWORD}"
+        assert source["user"] == "${SIEM_READER_USER}"
+        assert source["jsonData"]["timezone"] == "+00:00"
+        provider = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "siem.yaml").read_text())["providers"][0]
+        assert provider["type"] == "file"
+        assert provider["folder"] == "SIEM@Home"
+        assert Path(provider["options"]["path"]).name == "siem"
+
+
+def test_macro_expansion_matches_grafana() -> None:
+    """The expansion used above follows Grafana's MySQL macros to the letter."""
+    start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC)
+    sql = (
+        "SELECT $__timeGroupAlias(t, $__interval), $__timeGroup(t, '5m')"
+        " WHERE $__timeFilter(t) AND $__unixEpochFilter(e)"
+    )
+    assert expand(sql, start, end, interval=60) == (
+        'SELECT UNIX_TIMESTAMP(t) DIV 60 * 60 AS "time", UNIX_TIMESTAMP(t) DIV 300 * 300'
+        " WHERE t BETWEEN FROM_UNIXTIME(1735689600) AND FROM_UNIXTIME(1735776000)"
+        " AND e >= 1735689600 AND e <= 1735776000"
+    )
+    definitions = {"host": {"allValue": "'__all'"}}
+    assert expand("IN ($host)", start, end, values={"host": ALL}, definitions=definitions) == "IN ('__all')"
+    assert expand("IN ($host)", start, end, values={"host": ["a", "o'b"]}, definitions=definitions) == "IN ('a','o''b')"
+    assert expand("LIKE ${f:sqlstring}", start, end, values={"f": "x'y"}) == "LIKE 'x''y'"
