@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Load .env (if any) into the environment of recipes that talk to MariaDB.
 WITH_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
 
-.PHONY: help venv mariadb test lint fmt db-init run-collector run-api dashboards clean
+.PHONY: help venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -46,5 +46,10 @@ run-api: venv ## run the API natively with the settings in .env (read-only accou
 dashboards: venv ## regenerate grafana/dashboards/*.json from siemctl/dashboards.py
 	$(PY) -m siemctl dashboards
 
+grafana-push: ## install data source and dashboards into your Grafana: make grafana-push URL=http://host:3000 (GRAFANA_TOKEN in .env)
+	@[ -n "$(URL)" ] || { echo "usage: make grafana-push URL=http://grafana-host:3000 [DRY_RUN=1]"; exit 2; }
+	@[ -x .venv-grafana/bin/python ] || { python3 -m venv .venv-grafana && .venv-grafana/bin/pip install -q -r siemctl/requirements-grafana.txt; }
+	@$(WITH_ENV) .venv-grafana/bin/python -m siemctl grafana-push --url "$(URL)" $(if $(DRY_RUN),--dry-run,)
+
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-grafana .pytest_cache .ruff_cache .hypothesis

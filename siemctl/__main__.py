@@ -1,9 +1,10 @@
 """`python -m siemctl <command>`: the operator's tools, one subcommand each."""
 
 import argparse
+import os
 import sys
 
-from siemctl import dashboards
+from siemctl import dashboards, grafana_push
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -11,10 +12,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="siemctl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("dashboards", help="regenerate grafana/dashboards/*.json from siemctl/dashboards.py")
+    push = commands.add_parser("grafana-push", help="install data source and dashboards into an existing Grafana")
+    push.add_argument("--url", required=True, help="Grafana's address, e.g. http://nas.local:3000")
+    push.add_argument("--dry-run", action="store_true", help="only say what would change")
     args = parser.parse_args(argv)
     if args.command == "dashboards":
         for path in dashboards.write():
             print(f"wrote {path}")
+        return 0
+    return _grafana_push(args.url, args.dry_run)
+
+
+def _grafana_push(url: str, dry_run: bool) -> int:
+    """Run grafana-push with the token from GRAFANA_TOKEN (a service account token with Editor rights)."""
+    token = os.environ.get("GRAFANA_TOKEN", "")
+    if not token:
+        print("siemctl: set GRAFANA_TOKEN to a Grafana service account token (Editor role)", file=sys.stderr)
+        return 2
+    if not os.environ.get("SIEM_READER_PASSWORD"):
+        print("siemctl: set SIEM_READER_PASSWORD (and SIEM_DB_HOST as Grafana reaches MariaDB)", file=sys.stderr)
+        return 2
+    try:
+        actions = grafana_push.push(url, token, dry_run=dry_run)
+    except Exception as error:  # any failure talking to Grafana ends the command with its reason
+        print(f"siemctl: Grafana at {url} said: {error}", file=sys.stderr)
+        return 1
+    for action in actions:
+        print(f"{'would ' if dry_run else ''}{action.kind} {action.uid} ({action.reason})")
+    if not actions:
+        print("nothing to do: Grafana already has the current data source and dashboards")
     return 0
 
 
