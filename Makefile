@@ -6,10 +6,17 @@ PY := $(VENV)/bin/python
 # Load .env (if any) into the environment of recipes that talk to MariaDB.
 WITH_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
 
-.PHONY: help venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
+.PHONY: help up down venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+up: ## create .env with random passwords if missing, then build and start the stack (Docker)
+	@[ -f .env ] || python3 -m siemctl env
+	docker compose up -d --build
+
+down: ## stop the stack (data stays in its volumes)
+	docker compose down
 
 $(VENV)/.installed: requirements-dev.txt collector/requirements.txt api/requirements.txt
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }

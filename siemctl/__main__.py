@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from siemctl import dashboards, grafana_push
+from siemctl import dashboards, envfile, grafana_push
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -12,6 +12,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="siemctl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("dashboards", help="regenerate grafana/dashboards/*.json from siemctl/dashboards.py")
+    commands.add_parser("env", help="create .env from .env.example with random passwords (never overwrites)")
     push = commands.add_parser("grafana-push", help="install data source and dashboards into an existing Grafana")
     push.add_argument("--url", required=True, help="Grafana's address, e.g. http://nas.local:3000")
     push.add_argument("--dry-run", action="store_true", help="only say what would change")
@@ -19,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dashboards":
         for path in dashboards.write():
             print(f"wrote {path}")
+        return 0
+    if args.command == "env":
+        created = envfile.create()
+        print("created .env with random passwords: keep it safe" if created else ".env exists; left as it is")
         return 0
     return _grafana_push(args.url, args.dry_run)
 
