@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Load .env (if any) into the environment of recipes that talk to MariaDB.
 WITH_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
 
-.PHONY: help up down venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
+.PHONY: help up down doctor demo venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -17,6 +17,16 @@ up: ## create .env with random passwords if missing, then build and start the st
 
 down: ## stop the stack (data stays in its volumes)
 	docker compose down
+
+doctor: .venv-grafana/bin/python ## after deployment: check API, Grafana, data source, dashboards and a syslog round trip
+	@$(WITH_ENV) .venv-grafana/bin/python -m siemctl doctor
+
+demo: ## replay a generated, realistic day of logs into the running collector
+	@python3 -m siemctl demo
+
+.venv-grafana/bin/python: siemctl/requirements-grafana.txt
+	python3 -m venv .venv-grafana
+	.venv-grafana/bin/pip install -q --disable-pip-version-check -r siemctl/requirements-grafana.txt
 
 $(VENV)/.installed: requirements-dev.txt collector/requirements.txt api/requirements.txt
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -53,9 +63,8 @@ run-api: venv ## run the API natively with the settings in .env (read-only accou
 dashboards: venv ## regenerate grafana/dashboards/*.json from siemctl/dashboards.py
 	$(PY) -m siemctl dashboards
 
-grafana-push: ## install data source and dashboards into your Grafana: make grafana-push URL=http://host:3000 (GRAFANA_TOKEN in .env)
+grafana-push: .venv-grafana/bin/python ## install data source and dashboards into your Grafana: make grafana-push URL=http://host:3000 (GRAFANA_TOKEN in .env)
 	@[ -n "$(URL)" ] || { echo "usage: make grafana-push URL=http://grafana-host:3000 [DRY_RUN=1]"; exit 2; }
-	@[ -x .venv-grafana/bin/python ] || { python3 -m venv .venv-grafana && .venv-grafana/bin/pip install -q -r siemctl/requirements-grafana.txt; }
 	@$(WITH_ENV) .venv-grafana/bin/python -m siemctl grafana-push --url "$(URL)" $(if $(DRY_RUN),--dry-run,)
 
 clean: ## remove the virtualenv and caches

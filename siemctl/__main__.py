@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from siemctl import dashboards, envfile, grafana_push
+from siemctl import dashboards, demo, doctor, envfile, grafana_push
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +16,30 @@ def main(argv: list[str] | None = None) -> int:
     push = commands.add_parser("grafana-push", help="install data source and dashboards into an existing Grafana")
     push.add_argument("--url", required=True, help="Grafana's address, e.g. http://nas.local:3000")
     push.add_argument("--dry-run", action="store_true", help="only say what would change")
+    doctor_cmd = commands.add_parser("doctor", help="check API, Grafana and a syslog round trip; hints for what fails")
+    doctor_cmd.add_argument("--api", default="http://127.0.0.1:8000")
+    doctor_cmd.add_argument("--grafana", default="http://127.0.0.1:3000")
+    doctor_cmd.add_argument("--collector", default="127.0.0.1:5514", help="host:port of the syslog receiver")
+    demo_cmd = commands.add_parser("demo", help="replay a generated day of home-network logs into the collector")
+    demo_cmd.add_argument("--collector", default="127.0.0.1:5514", help="host:port of the syslog receiver")
+    demo_cmd.add_argument("--count", type=int, default=20000)
+    demo_cmd.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        host, _, port = args.collector.rpartition(":")
+        token = os.environ.get("SIEM_API_TOKEN", "")
+        password = os.environ.get("GRAFANA_ADMIN_PASSWORD", "")
+        return doctor.run([
+            doctor.check_api(args.api, token),
+            doctor.check_syslog(args.api, token, host, int(port)),
+            doctor.check_grafana(args.grafana, "admin", password),
+        ])  # fmt: skip
+    if args.command == "demo":
+        host, _, port = args.collector.rpartition(":")
+        lines = demo.day(args.count, args.seed)
+        print(f"replaying {len(lines)} messages of the last 24 h into {args.collector}", file=sys.stderr)
+        demo.replay(lines, host, int(port))
+        return 0
     if args.command == "dashboards":
         for path in dashboards.write():
             print(f"wrote {path}")

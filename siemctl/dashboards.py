@@ -203,7 +203,7 @@ def home() -> dict[str, Any]:
             f" WHERE $__timeFilter(timestamp) AND {BLOCKED} GROUP BY 1, 2 ORDER BY 1",
         ),
         timeseries(
-            "Messages",
+            "Messages over time",
             "SELECT $__timeGroupAlias(timestamp, $__interval), host AS metric, COUNT(*) AS value FROM messages"
             " WHERE $__timeFilter(timestamp) GROUP BY 1, 2 ORDER BY 1",
         ),

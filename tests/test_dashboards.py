@@ -169,6 +169,8 @@ class TestStructure:
             assert board["schemaVersion"] == 41
             ids = [panel["id"] for panel in board["panels"]]
             assert len(set(ids)) == len(ids)
+            titles = [panel["title"] for panel in board["panels"]]
+            assert len(set(titles)) == len(titles), "two panels with one title confuse readers"
             for panel in board["panels"]:
                 assert panel["type"] in {"timeseries", "stat", "table", "barchart"}
                 assert panel["datasource"] == {"type": "mysql", "uid": source["uid"]}
