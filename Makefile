@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Load .env (if any) into the environment of recipes that talk to MariaDB.
 WITH_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
 
-.PHONY: help up down doctor demo venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
+.PHONY: help up down upgrade-db doctor demo venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ up: ## create .env with random passwords if missing, then build and start the st
 
 down: ## stop the stack (data stays in its volumes)
 	docker compose down
+
+upgrade-db: ## apply mysql-init/ to the running stack's existing database (after an upgrade)
+	docker compose run --rm --no-deps -v "$$PWD:/siem:ro" -e SIEM_DB_HOST=mariadb --entrypoint /siem/scripts/db-init mariadb
 
 doctor: .venv-grafana/bin/python ## after deployment: check API, Grafana, data source, dashboards and a syslog round trip
 	@$(WITH_ENV) .venv-grafana/bin/python -m siemctl doctor
