@@ -51,6 +51,7 @@ LOG_LINES = [
     f"<12>{stamp(11)} nas sshd[7]: warning: 50% of disk used; DROP TABLE x; --".encode(),
     f"<14>{stamp(12)} nas backup: info done".encode(),
     *[f"<15>{stamp(13)} router app: debug line {i}".encode() for i in range(25)],
+    *[f"<14>{stamp(29)} nas backup: recent {i}".encode() for i in range(3)],
 ]
 ALL = DROPS + DEVICE_LINES + LOG_LINES
 
@@ -88,8 +89,9 @@ class TestNumbers:
         assert stats["tables"]["packetfilter"]["rows"] == len(DROPS)
         assert stats["tables"]["addrwatch"]["rows"] == 1
         assert stats["tables"]["devices"]["rows"] == 1
-        assert stats["tables"]["messages"]["newest"].startswith((BASE + timedelta(minutes=13)).isoformat())
+        assert stats["tables"]["messages"]["newest"].startswith((BASE + timedelta(minutes=29)).isoformat())
         assert stats["database_bytes"] > 0
+        assert stats["messages_per_minute"] == 3 / 5, "three messages in the last five minutes"
 
     def test_drops_summary(self, client: httpx.Client) -> None:
         """Counts by action, chain and protocol."""
@@ -157,7 +159,7 @@ class TestNumbers:
         found = ok(client.get("/api/v1/messages", params={"q": "50%", "host": "nas"}))["items"]
         assert [m["message"] for m in found] == ["warning: 50% of disk used; DROP TABLE x; --"]
         assert ok(client.get("/api/v1/messages", params={"q": "%"}))["items"][0]["message"].startswith("warning: 50%")
-        assert len(ok(client.get("/api/v1/messages", params={"program": "backup"}))["items"]) == 1
+        assert len(ok(client.get("/api/v1/messages", params={"program": "backup"}))["items"]) == 4
 
     def test_messages_pages_cover_everything_once(self, client: httpx.Client) -> None:
         """Following next_cursor yields every message exactly once, newest first."""
