@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Load .env (if any) into the environment of recipes that talk to MariaDB.
 WITH_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
 
-.PHONY: help up down upgrade-db doctor demo venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
+.PHONY: help up down upgrade-db doctor demo bench venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -69,6 +69,10 @@ dashboards: venv ## regenerate grafana/dashboards/*.json from siemctl/dashboards
 grafana-push: .venv-grafana/bin/python ## install data source and dashboards into your Grafana: make grafana-push URL=http://host:3000 (GRAFANA_TOKEN in .env)
 	@[ -n "$(URL)" ] || { echo "usage: make grafana-push URL=http://grafana-host:3000 [DRY_RUN=1]"; exit 2; }
 	@$(WITH_ENV) .venv-grafana/bin/python -m siemctl grafana-push --url "$(URL)" $(if $(DRY_RUN),--dry-run,)
+
+bench: venv mariadb ## ingest benchmark against the original syslog-ng design, same run; results in bench/results/
+	@command -v syslog-ng >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq syslog-ng-core syslog-ng-mod-sql libdbd-mysql >/dev/null; }
+	$(PY) -m bench.ingest
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .venv-grafana .pytest_cache .ruff_cache .hypothesis

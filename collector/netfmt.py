@@ -39,6 +39,10 @@ def mac_from_link_header(text: str) -> str | None:
     return normalise_mac(":".join(octets[6:12]))
 
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 @lru_cache(maxsize=8192)
 def normalise_ip(text: str) -> str | None:
     """Return the canonical text of an IPv4 or IPv6 address, or None if it is not one.
@@ -46,6 +50,8 @@ def normalise_ip(text: str) -> str | None:
     The kernel writes IPv6 as eight full groups; storing the compressed form lets
     the same address match whatever spelling a user or another table uses.
     """
+    if _CANONICAL_IPV4.fullmatch(text):  # the kernel's own spelling: already canonical, skip the slow parse
+        return text
     try:
         address = ipaddress.ip_address(text)
     except ValueError:

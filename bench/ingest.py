@@ -1,0 +1,366 @@
+"""Ingest benchmark: our collector against the original syslog-ng design, on one private MariaDB, in one run.
+
+Run with `make bench`. Prints a table of absolute figures and ratios to the tuned
+syslog-ng and writes it to bench/results/. Figures from different runs are not
+comparable; ratios within one run are.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.loadgen import Load, generate
+from tests.servers import ROOT, CollectorProcess, MariaDBServer, free_port
+
+RESULTS = ROOT / "bench" / "results"
+TICKS = os.sysconf("SC_CLK_TCK")
+COUNT = int(os.environ.get("BENCH_MESSAGES", "100000"))
+
+
+@dataclass
+class Result:
+    """One scenario's outcome."""
+
+    system: str
+    scenario: str
+    seconds: float
+    messages_per_second: float
+    loss_messages: float
+    loss_packetfilter: float
+    loss_addrwatch: float
+    extra_packetfilter: int
+    sender_cpu: float
+    sender_peak_rss_mb: float
+    mariadb_cpu: float
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def send(load: Load, port: int, transport: str, rate: int | None) -> None:
+    """TCP: one connection, octet-counted, as fast as it takes it. UDP: paced at `rate` per second."""
+    if transport == "tcp":
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            for start in range(0, len(load.lines), 1000):
+                sock.sendall(b"".join(b"%d %s" % (len(line), line) for line in load.lines[start : start + 1000]))
+        return
+    step = max(1, (rate or 10000) // 100)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        began = time.monotonic()
+        for start in range(0, len(load.lines), step):
+            for line in load.lines[start : start + step]:
+                sock.sendto(line, ("127.0.0.1", port))
+            pause = began + (start + step) / (rate or 10000) - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+
+
+def count(db: object, database: str, table: str) -> int:
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM `{database}`.`{table}`")
+        return cursor.fetchone()[0]
+
+
+def measure(
+    system: str,
+    scenario: str,
+    pid: int,
+    server: MariaDBServer,
+    database: str,
+    load: Load,
+    port: int,
+    transport: str,
+    rate: int | None,
+) -> Result:
+    """Send the load, wait until no more rows arrive, and take the figures."""
+    db = server.connect()
+    for table in ("messages", "packetfilter", "addrwatch"):
+        with db.cursor() as cursor:
+            cursor.execute(f"DELETE FROM `{database}`.`{table}`")
+    cpu0, db_cpu0 = cpu_seconds(pid), cpu_seconds(server.process.pid)
+    began = time.monotonic()
+    send(load, port, transport, rate)
+    last, last_change = -1, time.monotonic()
+    while time.monotonic() - last_change < 8:
+        rows = count(db, database, "messages")
+        if rows != last:
+            last, last_change = rows, time.monotonic()
+        if rows >= len(load.lines):
+            break
+        time.sleep(0.2)
+    seconds = last_change - began
+    pf, aw = count(db, database, "packetfilter"), count(db, database, "addrwatch")
+    db.close()
+    return Result(
+        system,
+        scenario,
+        round(seconds, 2),
+        round(last / seconds),
+        round(1 - last / len(load.lines), 4),
+        round(max(0, 1 - pf / load.packetfilter), 4),
+        round(max(0, 1 - aw / load.addrwatch), 4),
+        max(0, pf - load.packetfilter),
+        round(cpu_seconds(pid) - cpu0, 2),
+        round(peak_rss_mb(pid), 1),
+        round(cpu_seconds(server.process.pid) - db_cpu0, 2),
+    )
+
+
+SEED_CONFIG = """@version: 3.35
+# The original design as the seed describes it: syslog() source (octet-counted TCP), kv-parser for
+# lines containing IN= and OUT=, a 7-column csv-parser for addrwatch, sql() into all-text tables.
+options {{ stats-freq(0); }};
+source s_net {{
+    syslog(ip("127.0.0.1") port({port}) transport("tcp") max-connections(50));
+    syslog(ip("127.0.0.1") port({port}) transport("udp") so-rcvbuf(8388608));
+}};
+filter f_packetfilter {{ message("IN=") and message("OUT="); }};
+filter f_addrwatch {{ program("addrwatch"); }};
+parser p_kv {{ kv-parser(prefix("pf.")); }};
+parser p_aw {{ csv-parser(columns("aw.facility", "aw.timestamp", "aw.iface", "aw.vlan", "aw.mac", "aw.ip", "aw.type")
+                          delimiters(" ")); }};
+destination d_messages {{ sql(type(mysql) host("127.0.0.1") port("{db_port}") username("root") password("")
+    database("seed") table("messages") {tuning}
+    columns("timestamp", "host", "program", "pid", "severity", "message")
+    values("${{R_DATE}}", "${{HOST}}", "${{PROGRAM}}", "${{PID}}", "${{LEVEL_NUM}}", "${{MSGONLY}}") indexes()); }};
+destination d_packetfilter {{ sql(type(mysql) host("127.0.0.1") port("{db_port}") username("root") password("")
+    database("seed") table("packetfilter") {tuning}
+    columns("timestamp", "host", "IN_Interface", "MAC", "SRC_IP", "SRC_Port", "OUT_Interface", "DST_IP", "DST_Port",
+            "Protocol", "Type", "Action", "Chain")
+    values("${{R_DATE}}", "${{HOST}}", "${{pf.IN}}", "${{pf.MAC}}", "${{pf.SRC}}", "${{pf.SPT}}", "${{pf.OUT}}",
+           "${{pf.DST}}", "${{pf.DPT}}", "${{pf.PROTO}}", "${{pf.TYPE}}", "${{pf.A}}", "${{pf.C}}") indexes()); }};
+destination d_addrwatch {{ sql(type(mysql) host("127.0.0.1") port("{db_port}") username("root") password("")
+    database("seed") table("addrwatch") {tuning}
+    columns("timestamp", "vlan", "MAC", "IP") values("${{R_DATE}}", "${{aw.vlan}}", "${{aw.mac}}", "${{aw.ip}}")
+    indexes()); }};
+log {{ source(s_net); destination(d_messages); }};
+log {{ source(s_net); filter(f_packetfilter); parser(p_kv); destination(d_packetfilter); }};
+log {{ source(s_net); filter(f_addrwatch); parser(p_aw); destination(d_addrwatch); }};
+"""
+TUNED = "flags(explicit-commits) batch-lines(1000) batch-timeout(1000)"
+
+
+def run_syslog_ng(server: MariaDBServer, work: Path, tuned: bool, load: Load) -> list[Result]:
+    """The baseline: Debian's syslog-ng with the seed's configuration, as written or tuned."""
+    binary = shutil.which("syslog-ng") or "/usr/sbin/syslog-ng"
+    port = free_port()
+    config = work / f"syslog-ng-{tuned}.conf"
+    config.write_text(SEED_CONFIG.format(port=port, db_port=server.port, tuning=TUNED if tuned else ""))
+    name = "syslog-ng tuned" if tuned else "syslog-ng as written"
+    db = server.connect()
+    with db.cursor() as cursor:
+        cursor.execute("DROP DATABASE IF EXISTS seed")
+        cursor.execute("CREATE DATABASE seed")
+        # sql() creates its tables on the first message; create them the same way now (all text).
+        for table, columns in (("messages", 6), ("packetfilter", 13), ("addrwatch", 4)):
+            names = {
+                "messages": ["timestamp", "host", "program", "pid", "severity", "message"],
+                "packetfilter": [
+                    "timestamp",
+                    "host",
+                    "IN_Interface",
+                    "MAC",
+                    "SRC_IP",
+                    "SRC_Port",
+                    "OUT_Interface",
+                    "DST_IP",
+                    "DST_Port",
+                    "Protocol",
+                    "Type",
+                    "Action",
+                    "Chain",
+                ],
+                "addrwatch": ["timestamp", "vlan", "MAC", "IP"],
+            }[table]
+            assert len(names) == columns
+            cursor.execute(f"CREATE TABLE seed.{table} ({', '.join(f'`{n}` text' for n in names)})")
+    db.close()
+    process = subprocess.Popen(
+        [
+            binary,
+            "-F",
+            "-f",
+            str(config),
+            "--no-caps",
+            "-R",
+            str(work / f"persist-{tuned}"),
+            "-p",
+            str(work / f"pid-{tuned}"),
+            "-c",
+            str(work / f"ctl-{tuned}"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(work / f"syslog-ng-{tuned}.log").open("wb"),
+    )
+    _wait_port(port)
+    try:
+        return [
+            measure(name, "TCP burst", process.pid, server, "seed", load, port, "tcp", None),
+            measure(name, "UDP 10k/s", process.pid, server, "seed", load, port, "udp", 10000),
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def run_collector(server: MariaDBServer, work: Path, load: Load) -> list[Result]:
+    """Ours, with its defaults; a fresh process per scenario so peak RSS is per scenario."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "SIEM_DB_HOST": "127.0.0.1",
+        "SIEM_DB_PORT": str(server.port),
+        "SIEM_DB_PASSWORD": "bench-collector",
+        "SIEM_SYSLOG_HOST": "127.0.0.1",
+        "TZ": "UTC",
+    }
+    results = []
+    for scenario, transport, rate in (
+        ("TCP burst", "tcp", None),
+        ("UDP 10k/s", "udp", 10000),
+        ("UDP 50k/s", "udp", 50000),
+    ):
+        port = free_port()
+        spool = work / f"spool-{transport}-{rate}"
+        settings = {**env, "SIEM_SYSLOG_PORT": str(port), "SIEM_SPOOL_DIR": str(spool)}
+        log = work / f"collector-{transport}-{rate}.log"
+        collector = CollectorProcess(settings, log).start("connected to MariaDB")
+        results.append(
+            measure("SIEM@Home", scenario, collector.process.pid, server, "siem", load, port, transport, rate)
+        )
+        collector.stop()
+    return results
+
+
+def ceiling(server: MariaDBServer, load: Load) -> Result:
+    """What MariaDB absorbs when the same rows arrive pre-parsed as multi-row INSERTs (no network, no framing)."""
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from collector import db as collector_db  # noqa: PLC0415
+    from collector.buffer import Received  # noqa: PLC0415
+    from collector.rows import build_rows  # noqa: PLC0415
+
+    rows = build_rows([Received(time.time(), "127.0.0.1", line, False) for line in load.lines], ZoneInfo("UTC"))
+    connection = server.connect("siem", autocommit=False)
+    with connection.cursor() as cursor:
+        for table in ("messages", "packetfilter", "addrwatch"):
+            cursor.execute(f"DELETE FROM {table}")
+    connection.commit()
+    db_cpu0, began = cpu_seconds(server.process.pid), time.monotonic()
+    statements = [
+        (collector_db.MESSAGES, rows.messages),
+        (collector_db.PACKETFILTER, rows.packetfilter),
+        (collector_db.ADDRWATCH, rows.addrwatch),
+    ]
+    for start in range(0, len(load.lines), 2000):
+        collector_db.store(connection, [(sql, batch[start : start + 2000]) for sql, batch in statements])
+    seconds = time.monotonic() - began
+    connection.close()
+    rate = round(len(load.lines) / seconds)
+    return Result(
+        "MariaDB ceiling (pre-parsed executemany)",
+        "bulk",
+        round(seconds, 2),
+        rate,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        round(cpu_seconds(server.process.pid) - db_cpu0, 2),
+    )
+
+
+def _wait_port(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def table(results: list[Result]) -> str:
+    """Markdown table with ratios to the tuned syslog-ng's TCP burst."""
+    base = next((r for r in results if r.system == "syslog-ng tuned" and r.scenario == "TCP burst"), None)
+    head = (
+        "| system | scenario | s | msgs/s | x tuned syslog-ng msgs/s | loss msgs | loss pf | loss aw |"
+        " extra pf rows |"
+        " sender CPU s | peak RSS MB | MariaDB CPU s | x tuned MariaDB CPU |"
+    )
+    lines = [head, "|" + "---|" * 13]
+    for r in results:
+        ratio = f"{r.messages_per_second / base.messages_per_second:.2f}" if base else "-"
+        db_ratio = f"{r.mariadb_cpu / base.mariadb_cpu:.2f}" if base and base.mariadb_cpu else "-"
+        lines.append(
+            f"| {r.system} | {r.scenario} | {r.seconds} | {r.messages_per_second} | {ratio} |"
+            f" {r.loss_messages:.2%} |"
+            f" {r.loss_packetfilter:.2%} | {r.loss_addrwatch:.2%} | {r.extra_packetfilter} | {r.sender_cpu} |"
+            f" {r.sender_peak_rss_mb} | {r.mariadb_cpu} | {db_ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run every system on the same MariaDB and the same seeded load."""
+    load = generate(COUNT, seed=1)
+    with tempfile.TemporaryDirectory(prefix="siem-bench-") as temp:
+        work = Path(temp)
+        server = MariaDBServer(work)
+        server.install()
+        server.start()
+        try:
+            env = {
+                **os.environ,
+                "SIEM_DB_HOST": "127.0.0.1",
+                "SIEM_DB_PORT": str(server.port),
+                "SIEM_COLLECTOR_PASSWORD": "bench-collector",
+                "SIEM_READER_PASSWORD": "bench-reader",
+            }
+            subprocess.run([str(ROOT / "scripts" / "db-init")], env=env, check=True, capture_output=True)
+            results = run_collector(server, work, load)
+            if shutil.which("syslog-ng") or Path("/usr/sbin/syslog-ng").exists():
+                results += run_syslog_ng(server, work, tuned=False, load=load)
+                results += run_syslog_ng(server, work, tuned=True, load=load)
+            else:
+                print("syslog-ng not installed: no baseline (make bench installs it)", file=sys.stderr)
+            results.append(ceiling(server, load))
+        finally:
+            server.stop()
+    report = table(results)
+    print(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    header = (
+        f"# Ingest benchmark {stamp} UTC\n\n{COUNT} messages ({load.packetfilter} packet-filter,"
+        f" {load.addrwatch}"
+        f" addrwatch, {load.lookalikes} cron look-alikes), one private MariaDB, {os.cpu_count()} cores.\n\n"
+    )
+    (RESULTS / f"ingest-{stamp}.md").write_text(header + report + "\n")
+    (RESULTS / f"ingest-{stamp}.json").write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
