@@ -91,7 +91,7 @@ def measure(
     transport: str,
     rate: int | None,
 ) -> Result:
-    """Send the load, wait until no more rows arrive, and take the figures."""
+    """Send the load, wait until no table changes any more, and take the figures."""
     db = server.connect()
     for table in ("messages", "packetfilter", "addrwatch"):
         with db.cursor() as cursor:
@@ -99,23 +99,21 @@ def measure(
     cpu0, db_cpu0 = cpu_seconds(pid), cpu_seconds(server.process.pid)
     began = time.monotonic()
     send(load, port, transport, rate)
-    last, last_change = -1, time.monotonic()
-    while time.monotonic() - last_change < 8:
-        rows = count(db, database, "messages")
+    last, last_change = (-1, -1, -1), time.monotonic()
+    while time.monotonic() - last_change < (2 if last[0] >= len(load.lines) else 8):
+        rows = tuple(count(db, database, table) for table in ("messages", "packetfilter", "addrwatch"))
         if rows != last:
             last, last_change = rows, time.monotonic()
-        if rows >= len(load.lines):
-            break
         time.sleep(0.2)
     seconds = last_change - began
-    pf, aw = count(db, database, "packetfilter"), count(db, database, "addrwatch")
+    stored, pf, aw = last
     db.close()
     return Result(
         system,
         scenario,
         round(seconds, 2),
-        round(last / seconds),
-        round(1 - last / len(load.lines), 4),
+        round(stored / seconds),
+        round(1 - stored / len(load.lines), 4),
         round(max(0, 1 - pf / load.packetfilter), 4),
         round(max(0, 1 - aw / load.addrwatch), 4),
         max(0, pf - load.packetfilter),
