@@ -10,6 +10,7 @@ import time
 from collector.buffer import Buffer
 from collector.notices import Notices
 from collector.notifier import Notifier
+from collector.retention import Janitor
 from collector.server import Listener, kernel_udp_drops
 from collector.settings import Settings, SettingsError
 from collector.spool import Spool
@@ -38,6 +39,8 @@ async def serve(settings: Settings) -> int:
     notifier = Notifier(settings) if settings.notify_urls else None
     if notifier is not None:
         notifier.start()
+    janitor = Janitor(settings, notices)
+    janitor.start()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -50,6 +53,7 @@ async def serve(settings: Settings) -> int:
     log.info("stopping: no longer listening; draining %d buffered messages", len(buffer))
     monitor.cancel()
     await listener.close()
+    janitor.stop()
     writer.stop()
     await asyncio.to_thread(writer.join)
     if notifier is not None:

@@ -10,6 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from collector.notify_policy import RANDOMISED_POLICIES
 from collector.placeholders import is_placeholder
 
+# Days each table keeps its rows (0: forever). Devices and their addresses are never trimmed.
+RETENTION_DEFAULTS = {"messages": 90, "packetfilter": 90, "addrwatch": 90, "device_events": 365}
+
 T = TypeVar("T")
 N = TypeVar("N", int, float)
 
@@ -44,6 +47,8 @@ class Settings:
     notify_digest_seconds: float = 60.0
     notify_learning_hours: float = 24.0
     notify_randomised: str = "hostname"
+    retention_days: dict[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
+    retention_check_seconds: float = 600.0
     log_level: str = "INFO"
 
     @classmethod
@@ -77,6 +82,13 @@ class Settings:
             notify_learning_hours=reader.number("SIEM_NOTIFY_LEARNING_HOURS", cls.notify_learning_hours, 0, 24 * 365),
             notify_randomised=reader.parse(
                 "SIEM_NOTIFY_RANDOMISED", cls.notify_randomised, _randomised_policy, "one of never, hostname, always"
+            ),
+            retention_days={
+                table: reader.integer(f"SIEM_RETENTION_{table.upper()}_DAYS", days, 0, 36500)
+                for table, days in RETENTION_DEFAULTS.items()
+            },
+            retention_check_seconds=reader.number(
+                "SIEM_RETENTION_CHECK_SECONDS", cls.retention_check_seconds, 0.1, 86400
             ),
             log_level=reader.parse("SIEM_LOG_LEVEL", cls.log_level, _log_level, "one of DEBUG, INFO, WARNING, ERROR"),
         )

@@ -3,7 +3,8 @@
 # image's entrypoint on first start, or by scripts/db-init; both define
 # docker_process_sql). Runs after the table files so column grants can name columns.
 # Re-running it updates the passwords and grants.
-#   collector: INSERT into the log tables; upserts the inventory's ingest columns
+#   collector: INSERT into the log tables, DELETE what retention expires (reading only their
+#              timestamps); upserts the inventory's ingest columns
 #              (MariaDB wants UPDATE on every column an upsert inserts), never the
 #              user's name/known/notes; marks events as notified.
 #   reader:    SELECT on the database, for the API and Grafana.
@@ -43,15 +44,15 @@ siem_refuse_weak SIEM_READER_PASSWORD "${SIEM_READER_PASSWORD:-}" || { return 1 
 docker_process_sql <<EOSQL
 CREATE USER IF NOT EXISTS '${siem_collector_user}'@'%';
 ALTER USER '${siem_collector_user}'@'%' IDENTIFIED BY $(siem_sql_string "$SIEM_COLLECTOR_PASSWORD");
-GRANT INSERT ON \`${siem_db}\`.messages TO '${siem_collector_user}'@'%';
-GRANT INSERT ON \`${siem_db}\`.packetfilter TO '${siem_collector_user}'@'%';
-GRANT INSERT ON \`${siem_db}\`.addrwatch TO '${siem_collector_user}'@'%';
+GRANT INSERT, DELETE, SELECT (timestamp) ON \`${siem_db}\`.messages TO '${siem_collector_user}'@'%';
+GRANT INSERT, DELETE, SELECT (timestamp) ON \`${siem_db}\`.packetfilter TO '${siem_collector_user}'@'%';
+GRANT INSERT, DELETE, SELECT (timestamp) ON \`${siem_db}\`.addrwatch TO '${siem_collector_user}'@'%';
 GRANT SELECT ON \`${siem_db}\`.appliance TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT ON \`${siem_db}\`.devices TO '${siem_collector_user}'@'%';
 GRANT UPDATE (mac, first_seen, last_seen, last_ipv4, last_ipv6, interface, vlan, vendor, hostname, randomised, last_source)
     ON \`${siem_db}\`.devices TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE ON \`${siem_db}\`.device_addresses TO '${siem_collector_user}'@'%';
-GRANT SELECT, INSERT ON \`${siem_db}\`.device_events TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, DELETE ON \`${siem_db}\`.device_events TO '${siem_collector_user}'@'%';
 GRANT UPDATE (notified_at, notice) ON \`${siem_db}\`.device_events TO '${siem_collector_user}'@'%';
 
 CREATE USER IF NOT EXISTS '${siem_reader_user}'@'%';

@@ -162,5 +162,5 @@ def wait_for(connection: pymysql.connections.Connection, sql: str, expected: obj
 def fetch(connection: pymysql.connections.Connection, sql: str, *args: object) -> list[dict]:
     """Run a query and return rows as dicts."""
     with connection.cursor(pymysql.cursors.DictCursor) as cursor:
-        cursor.execute(sql, args)
+        cursor.execute(sql, args or None)
         return list(cursor.fetchall())

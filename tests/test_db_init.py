@@ -90,14 +90,17 @@ class TestSchema:
 class TestAccounts:
     """Least privilege: the collector only inserts, the reader only reads."""
 
-    def test_collector_may_only_insert(self, mariadb: MariaDBServer, db_env: dict[str, str]) -> None:
-        """The collector's account inserts into its three tables and can do nothing else."""
+    def test_collector_may_only_insert_and_expire(self, mariadb: MariaDBServer, db_env: dict[str, str]) -> None:
+        """The collector's account inserts and expires rows by time; it cannot read, change or drop them."""
         connection = mariadb.connect("siem", user="siem_collector", password=db_env["SIEM_COLLECTOR_PASSWORD"])
         with connection.cursor() as cursor:
             cursor.execute(INSERT)
+            cursor.execute("DELETE FROM messages WHERE timestamp < '2000-01-01'")
         assert denied(connection, "SELECT * FROM messages")
-        assert denied(connection, "DELETE FROM messages")
+        assert denied(connection, "SELECT message FROM messages")
+        assert denied(connection, "DELETE FROM messages WHERE host = 'h'")
         assert denied(connection, "UPDATE messages SET host = 'y'")
+        assert denied(connection, "UPDATE devices SET name = 'mine'")
         assert denied(connection, "DROP TABLE packetfilter")
         assert denied(connection, "CREATE TABLE evil (id INT)")
         connection.close()
