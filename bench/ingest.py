@@ -288,6 +288,72 @@ def ceiling(server: MariaDBServer, load: Load) -> Result:
     )
 
 
+def storage(server: MariaDBServer, load: Load) -> str:
+    """Bytes per packet-filter row on disk: our typed table against the seed's all-text one, same packets."""
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from collector import db as collector_db  # noqa: PLC0415
+    from collector.buffer import Received  # noqa: PLC0415
+    from collector.packetfilter import parse_packetfilter  # noqa: PLC0415
+    from collector.rows import build_rows  # noqa: PLC0415
+
+    packets = [line for line in load.lines if b" kernel: " in line]
+    rows = build_rows([Received(time.time(), "127.0.0.1", line, False) for line in packets], ZoneInfo("UTC"))
+    connection = server.connect(autocommit=False)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM siem.packetfilter")
+        cursor.execute("DELETE FROM seed.packetfilter")
+    connection.commit()
+    connection.select_db("siem")
+    for start in range(0, len(rows.packetfilter), 2000):
+        collector_db.store(connection, [(collector_db.PACKETFILTER, rows.packetfilter[start : start + 2000])])
+    seed_rows = []
+    for message, packet in zip(rows.messages, (parse_packetfilter(m[10]) for m in rows.messages), strict=True):
+        fields = dict(token.split("=", 1) for token in message[10].split() if "=" in token)
+        if packet is not None:
+            seed_rows.append(
+                (
+                    str(message[0]),
+                    "localhost",
+                    fields.get("IN", ""),
+                    fields.get("MAC", ""),
+                    fields.get("SRC", ""),
+                    fields.get("SPT", ""),
+                    fields.get("OUT", ""),
+                    fields.get("DST", ""),
+                    fields.get("DPT", ""),
+                    fields.get("PROTO", ""),
+                    fields.get("TYPE", ""),
+                    packet.action,
+                    packet.chain,
+                )
+            )
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO seed.packetfilter VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", seed_rows
+        )
+        connection.commit()
+        sizes = {}
+        for schema in ("siem", "seed"):
+            cursor.execute(f"ANALYZE TABLE {schema}.packetfilter")
+            cursor.fetchall()
+            cursor.execute(
+                "SELECT data_length, index_length FROM information_schema.tables"
+                " WHERE table_schema = %s AND table_name = 'packetfilter'",
+                (schema,),
+            )
+            data, index = cursor.fetchone()
+            sizes[schema] = (data / len(seed_rows), (data + index) / len(seed_rows))
+    connection.close()
+    ours, seed = sizes["siem"], sizes["seed"]
+    return (
+        f"| packet-filter row, {len(seed_rows)} rows | data bytes/row | data+index bytes/row |\n|---|---|---|\n"
+        f"| seed (all text, no index) | {seed[0]:.0f} | {seed[1]:.0f} |\n"
+        f"| SIEM@Home (typed, 3 indexes) | {ours[0]:.0f} ({ours[0] / seed[0]:.2f}x) |"
+        f" {ours[1]:.0f} ({ours[1] / seed[1]:.2f}x) |"
+    )
+
+
 def _wait_port(port: int) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -344,9 +410,10 @@ def main() -> int:
             else:
                 print("syslog-ng not installed: no baseline (make bench installs it)", file=sys.stderr)
             results.append(ceiling(server, load))
+            sizes = storage(server, load) if shutil.which("syslog-ng") or Path("/usr/sbin/syslog-ng").exists() else ""
         finally:
             server.stop()
-    report = table(results)
+    report = table(results) + ("\n\n" + sizes if sizes else "")
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
