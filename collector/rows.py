@@ -64,7 +64,7 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
         received = received.replace(tzinfo=None)
         host = _clip(message.host, 255) or item.sender or UNKNOWN_HOST
         rows.messages.append((
-            message.timestamp, received, host, item.sender, message.facility, message.severity,
+            message.timestamp, received, host, item.sender, int(message.facility), int(message.severity),
             _clip(message.program, 64), _clip(message.pid, 128), _clip(message.msgid, 32),
             _clip(message.structured_data, _SD_CHARS), message.message, item.truncated,
         ))  # fmt: skip

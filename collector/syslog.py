@@ -106,12 +106,14 @@ def parse_syslog(data: bytes, received: datetime, zone: tzinfo) -> SyslogMessage
     RFC 3164 stamps, which carry neither a year nor an offset.
     """
     text = decode_text(data.rstrip(b"\r\n\0"))
-    pri = DEFAULT_PRI
+    facility, severity = decode_pri(DEFAULT_PRI)
     match = _PRI.match(text)
-    if match and int(match.group(1)) <= 191:
-        pri = int(match.group(1))
-        text = text[match.end() :]
-    facility, severity = pri >> 3, pri & 7
+    if match:
+        try:
+            facility, severity = decode_pri(int(match.group(1)))
+            text = text[match.end() :]
+        except ValueError:  # <999> is no PRI: the whole line is the message, at the default PRI
+            pass
     if text.startswith("1 "):
         parsed = _parse_5424(text[2:], received)
         if parsed is not None:
