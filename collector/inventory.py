@@ -59,17 +59,20 @@ def is_link_local(ip: str) -> bool:
     return ipaddress.ip_address(ip).is_link_local
 
 
-_HOME_NETWORKS = tuple(
-    ipaddress.ip_network(net)
-    for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10")
-)
+_PRIVATE_172 = tuple(f"172.{second}." for second in range(16, 32))
+_HOME_IPV4 = ("10.", "192.168.", "169.254.", *_PRIVATE_172)
+_HOME_IPV6 = ("fe8", "fe9", "fea", "feb", "fc", "fd")  # fe80::/10 and fc00::/7, of a full first group
 
 
-@lru_cache(maxsize=8192)
 def is_local_network(ip: str) -> bool:
-    """RFC 1918, unique-local or link-local: an address of the home's own network, not the internet's."""
-    address = ipaddress.ip_address(ip)
-    return any(address in network for network in _HOME_NETWORKS)
+    """RFC 1918, unique-local or link-local: an address of the home's own network, not the internet's.
+
+    `ip` is in the canonical form normalise_ip() gives, so its prefix decides; this runs
+    for every firewall line, where parsing the address would dominate the cost.
+    """
+    if ":" in ip:
+        return ip.find(":") == 4 and ip.startswith(_HOME_IPV6)
+    return ip.startswith(_HOME_IPV4)
 
 
 def better_ipv6(current: str | None, new: str) -> str:

@@ -74,7 +74,7 @@ def parse_packetfilter(message: str) -> PacketFilterRecord | None:
     match = _SHAPE.match(body)
     if match is None:
         return None
-    fields, flags = _key_values(body[match.end() :])
+    fields, flags = _fields(body, match.end())
     in_if, out_if = match.group("in") or None, match.group("out") or None
     direction = _direction(in_if, out_if)
     prefix = match.group("prefix").strip() or None
@@ -110,6 +110,23 @@ def _direction(in_if: str | None, out_if: str | None) -> str:
     if in_if and out_if:
         return "forward"
     return "out" if out_if else "in"
+
+
+# The kernel's own field order, for the common case; anything else takes the general path.
+_TAIL = re.compile(
+    r"LEN=(?P<LEN>\d+) .*?(?:TTL|HOPLIMIT)=(?P<TTL>\d+) .*?PROTO=(?P<PROTO>\S+)"
+    r"(?: SPT=(?P<SPT>\d+) DPT=(?P<DPT>\d+)| TYPE=(?P<TYPE>\d+) CODE=(?P<CODE>\d+))?"
+)
+
+
+def _fields(body: str, start: int) -> tuple[dict[str, str], set[str]]:
+    """The fields after SRC/DST: one regex for lines in the kernel's order, the tokeniser otherwise."""
+    match = _TAIL.match(body, start)
+    if match is None or "[" in body[start : match.end()]:
+        return _key_values(body[start:])
+    fields = {key: value for key, value in match.groupdict().items() if value is not None}
+    flags = set(body[match.end() :].split()) if fields["PROTO"] == "TCP" else set()
+    return fields, flags
 
 
 def _key_values(rest: str) -> tuple[dict[str, str], set[str]]:

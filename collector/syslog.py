@@ -70,7 +70,10 @@ def decode_pri(pri: int) -> tuple[Facility, Severity]:
     """Split a PRI value into facility and severity (PRI = facility * 8 + severity)."""
     if not 0 <= pri <= 191:
         raise ValueError(f"PRI out of range: {pri!r}")
-    return Facility(pri >> 3), Severity(pri & 7)
+    return _PRIS[pri]
+
+
+_PRIS = [(Facility(pri >> 3), Severity(pri & 7)) for pri in range(192)]  # decoded once, looked up per message
 
 
 _PRI = re.compile(r"<(\d{1,3})>")

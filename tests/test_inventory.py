@@ -2,7 +2,18 @@
 
 from datetime import datetime, timedelta
 
-from collector.inventory import HOSTNAME_CHANGE, IP_CHANGE, MAC_CHANGE, NEW_DEVICE, Inventory, Sighting, better_ipv6
+import pytest
+
+from collector.inventory import (
+    HOSTNAME_CHANGE,
+    IP_CHANGE,
+    MAC_CHANGE,
+    NEW_DEVICE,
+    Inventory,
+    Sighting,
+    better_ipv6,
+    is_local_network,
+)  # fmt: skip
 
 T0 = datetime(2026, 11, 17, 8, 0)
 TV = "a0:82:22:44:c6:1a"
@@ -79,6 +90,19 @@ class TestInventory:
         assert (first, last, ipv4, ipv6, interface, vlan) == (at(0), at(2), "10.0.0.45", "2001:db8::45", "br-lan", 0)
         assert (vendor, hostname, randomised, source) == ("Qingdao Haier Technology Co.,Ltd", "my-tv", False, "dnsmasq")
         assert (rows[PHONE][7], rows[PHONE][9]) == (None, True)
+
+    @pytest.mark.parametrize(
+        ("ip", "home"),
+        [
+            ("10.1.2.3", True), ("192.168.1.1", True), ("172.16.0.1", True), ("172.31.255.1", True),
+            ("169.254.3.4", True), ("fe80::1", True), ("febf::1", True), ("fd12:3456::1", True), ("fc00::1", True),
+            ("172.32.0.1", False), ("172.160.0.1", False), ("192.169.1.1", False), ("8.8.8.8", False),
+            ("203.0.113.5", False), ("2001:db8::1", False), ("fc::1", False), ("fec0::1", False), ("fe8::1", False),
+        ],
+    )  # fmt: skip
+    def test_home_network_addresses(self, ip: str, home: bool) -> None:
+        """Private, unique-local and link-local addresses are the home's; documentation and public ones are not."""
+        assert is_local_network(ip) is home
 
     def test_global_ipv6_beats_link_local(self) -> None:
         """Every device has fe80::; the global address is the one worth showing."""
