@@ -38,8 +38,9 @@ def _binary(name: str, fallback: str) -> str:
 class MariaDBServer:
     """A MariaDB of the tests' own (data dir in a temp folder), so a test may stop and restart it freely."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, *options: str) -> None:
         self.base = base
+        self.options = options
         self.datadir = base / "data"
         self.port = free_port()
         self.log = base / "mariadb.log"
@@ -73,6 +74,7 @@ class MariaDBServer:
             "--character-set-server=utf8mb4",
             "--innodb-buffer-pool-size=64M",
             "--performance-schema=OFF",
+            *self.options,
         ]
         if os.geteuid() == 0:
             command.append("--user=root")

@@ -1,0 +1,229 @@
+"""Query benchmark: fill 30 days at a busy home's rate, then time every API endpoint and dashboard query.
+
+Run with `make bench-queries` (BENCH_PF_ROWS, default 20,000,000 packet-filter rows; messages are a
+quarter of that). Rows are bulk-loaded directly (LOAD DATA LOCAL INFILE), shaped like the
+collector's. Prints p95 per query for the last 24 h and the last 30 days against the 250 ms target.
+"""
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pymysql
+
+from siemctl import dashboards
+from siemctl.macros import expand
+from tests.servers import ROOT, MariaDBServer, free_port
+
+PF_ROWS = int(os.environ.get("BENCH_PF_ROWS", "20000000"))
+DEVICES = 500
+TARGET_MS = 250
+RESULTS = ROOT / "bench" / "results"
+NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+START = NOW - timedelta(days=30)
+
+
+def _tsv(rows: list[tuple]) -> bytes:
+    return ("\n".join("\t".join("\\N" if v is None else str(v) for v in row) for row in rows) + "\n").encode()
+
+
+def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
+    """30 days of packet-filter rows, messages, 500 devices with their events, spread evenly in time."""
+    rng = random.Random(5)  # noqa: S311  (reproducible data)
+    macs = [f"02:00:00:00:{i >> 8:02x}:{i & 255:02x}" for i in range(DEVICES)]
+    connection = server.connect("siem", local_infile=True, autocommit=True)
+    counts = {"packetfilter": PF_ROWS, "messages": PF_ROWS // 4, "devices": DEVICES}
+    step = 30 * 86400 / PF_ROWS
+    chunk = 500_000
+    for table, total in (("packetfilter", PF_ROWS), ("messages", PF_ROWS // 4)):
+        for start in range(0, total, chunk):
+            rows = []
+            for i in range(start, min(total, start + chunk)):
+                moment = START + timedelta(seconds=i * step * (PF_ROWS / total))
+                if table == "packetfilter":
+                    lan = rng.random() < 0.05
+                    if lan:
+                        source = (
+                            "reject lan out:",
+                            "REJECT",
+                            "lan",
+                            "forward",
+                            "br-lan",
+                            "eth1",
+                            rng.choice(macs),
+                            f"192.168.1.{rng.randrange(2, 250)}",
+                        )
+                    else:
+                        octets = (
+                            rng.choice([45, 80, 185]),
+                            rng.randrange(256),
+                            rng.randrange(256),
+                            rng.randrange(1, 255),
+                        )
+                        scanner = ".".join(map(str, octets))
+                        source = ("drop wan in:", "DROP", "wan", "in", "eth1", None, "3c:a6:2f:11:22:33", scanner)
+                    rows.append(
+                        (
+                            moment,
+                            moment,
+                            rng.choice(["openwrt", "nas"]),
+                            *source,
+                            rng.randrange(1024, 65535),
+                            "198.51.100.23",
+                            rng.choice([22, 23, 443, 445, 3389, 8080]),
+                            rng.choice(["TCP", "TCP", "TCP", "UDP"]),
+                            None,
+                            None,
+                            44,
+                            rng.randrange(30, 250),
+                            "SYN",
+                        )
+                    )
+                else:
+                    rows.append((moment, moment, rng.choice(["openwrt", "nas"]), "127.0.0.1", 3, rng.randrange(8),
+                                 rng.choice(["dropbear", "dnsmasq", "crond", "sshd"]), "1", None, None,
+                                 f"bench message {i}", 0))  # fmt: skip
+            path = work / f"{table}.tsv"
+            path.write_bytes(_tsv(rows))
+            columns = {"packetfilter": "timestamp, received, host, prefix, action, chain, direction, in_interface,"
+                       " out_interface, mac, src_ip, src_port, dst_ip, dst_port, protocol, type, code, length, ttl,"
+                       " tcp_flags", "messages": "timestamp, received, host, sender, facility, severity, program, pid,"
+                       " msgid, structured_data, message, truncated"}[table]  # fmt: skip
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {table} ({columns})")
+            print(f"\r{table}: {min(total, start + chunk)}/{total}", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+    with connection.cursor() as cursor:
+        for i, mac in enumerate(macs):
+            seen = START + timedelta(hours=i)
+            cursor.execute(
+                "INSERT INTO devices (mac, first_seen, last_seen, last_ipv4, randomised, last_source, hostname)"
+                " VALUES (%s, %s, %s, %s, TRUE, 'addrwatch', %s)",
+                (mac, seen, NOW, f"192.168.{i >> 8}.{i & 255}", f"device-{i}"),
+            )
+            cursor.execute(
+                "INSERT INTO device_events (timestamp, mac, event) VALUES (%s, %s, 'new device')", (seen, mac)
+            )
+        for table in ("packetfilter", "messages", "devices", "device_events"):
+            cursor.execute(f"ANALYZE TABLE {table}")
+            cursor.fetchall()
+    connection.close()
+    return counts
+
+
+def timed(call: object, repeat: int = 5) -> float:
+    """p95 in ms over `repeat` runs (with five runs, the slowest but one)."""
+    samples = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - began) * 1000)
+    samples.sort()
+    return samples[max(0, round(0.95 * len(samples)) - 1)]
+
+
+def api_queries(url: str, token: str) -> list[tuple[str, float]]:
+    """Every data endpoint, for 24 h and 30 days."""
+    headers = {"Authorization": f"Bearer {token}"}
+    client = httpx.Client(base_url=url, headers=headers, timeout=120)
+    paths = [
+        "/api/v1/stats",
+        "/api/v1/devices",
+        "/api/v1/devices/new?since=30d",
+        "/api/v1/devices/02:00:00:00:00:01",
+    ]
+    for since in ("24h", "30d"):
+        paths += [
+            f"/api/v1/drops/summary?since={since}",
+            f"/api/v1/drops/timeseries?since={since}",
+            f"/api/v1/messages?since={since}",
+            f"/api/v1/messages?since={since}&q=message%2042&severity=warning",
+        ]
+        paths += [f"/api/v1/drops/top?by={field}&since={since}" for field in
+                  ("src_ip", "dst_ip", "dst_port", "src_port", "protocol", "in_interface", "mac")]  # fmt: skip
+    results = []
+    for path in paths:
+        ms = timed(lambda path=path: client.get(path).raise_for_status())
+        results.append((f"API {path}", ms))
+    client.close()
+    return results
+
+
+def panel_queries(connection: pymysql.connections.Connection) -> list[tuple[str, float]]:
+    """Every dashboard panel as Grafana would send it, for 24 h and 30 days, all variables at All."""
+    results = []
+    end = NOW.replace(tzinfo=UTC)
+    for name, build in dashboards.DASHBOARDS.items():
+        board = build()
+        definitions = {v["name"]: v for v in board["templating"]["list"]}
+        for panel in board["panels"]:
+            for label, span, interval in (("24h", timedelta(hours=24), 300), ("30d", timedelta(days=30), 3600)):
+                sql = expand(panel["targets"][0]["rawSql"], end - span, end, interval=interval, definitions=definitions)
+
+                def run(sql: str = sql) -> None:
+                    with connection.cursor() as cursor:
+                        cursor.execute(sql)
+                        cursor.fetchall()
+
+                results.append((f"{name}: {panel['title']} ({label})", timed(run, repeat=3)))
+    return results
+
+
+def main() -> int:
+    """Fill, start the API, time everything, report."""
+    with tempfile.TemporaryDirectory(prefix="siem-queries-") as temp:
+        work = Path(temp)
+        server = MariaDBServer(work, "--local-infile=1", "--innodb-buffer-pool-size=128M")
+        server.install()
+        server.start()
+        token = "bench-token-" + str(os.getpid())
+        env = {**os.environ, "SIEM_DB_HOST": "127.0.0.1", "SIEM_DB_PORT": str(server.port),
+               "SIEM_COLLECTOR_PASSWORD": "bench-collector", "SIEM_READER_PASSWORD": "bench-reader"}  # fmt: skip
+        subprocess.run([str(ROOT / "scripts" / "db-init")], env=env, check=True, capture_output=True)
+        began = time.monotonic()
+        counts = fill(server, work)
+        fill_seconds = time.monotonic() - began
+        port = free_port()
+        api_env = {**env, "SIEM_DB_USER": "siem_reader", "SIEM_DB_PASSWORD": "bench-reader", "SIEM_API_TOKEN": token,
+                   "SIEM_API_HOST": "127.0.0.1", "SIEM_API_PORT": str(port)}  # fmt: skip
+        api = subprocess.Popen([sys.executable, "-m", "api"], cwd=ROOT, env=api_env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            for _ in range(100):
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            results = api_queries(f"http://127.0.0.1:{port}", token)
+            reader = server.connect("siem", user="siem_reader", password=env["SIEM_READER_PASSWORD"],
+                                    init_command="SET time_zone = '+00:00'")  # fmt: skip
+            results += panel_queries(reader)
+            reader.close()
+        finally:
+            api.terminate()
+            api.wait(timeout=20)
+            server.stop()
+    slow = [name for name, ms in results if ms > TARGET_MS]
+    lines = [f"# Query benchmark {NOW:%Y-%m-%d %H:%M} UTC", "",
+             f"Filled {counts} over 30 days in {fill_seconds:.0f} s. Target: p95 <= {TARGET_MS} ms.", "",
+             f"{len(results) - len(slow)} of {len(results)} queries meet the target "
+             f"(overall median {statistics.median(ms for _, ms in results):.0f} ms).", "",
+             "| query | p95 ms | target |", "|---|---|---|"]  # fmt: skip
+    lines += [f"| {name} | {ms:.0f} | {'ok' if ms <= TARGET_MS else 'SLOW'} |" for name, ms in results]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"queries-{NOW:%Y%m%d-%H%M}.md").write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
