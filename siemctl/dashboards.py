@@ -66,10 +66,11 @@ def firewall() -> dict[str, Any]:
             height=8,
         ),
         table(
-            "Latest packets",
+            "Latest drops and rejects",
             "SELECT timestamp AS time, host, action, chain, direction, src_ip, src_port, dst_ip, dst_port,"
-            f" protocol, in_interface, mac FROM packetfilter WHERE {where} ORDER BY timestamp DESC LIMIT 100",
-            "The newest logged packets matching the filters.",
+            f" protocol, in_interface, mac FROM packetfilter WHERE {where} AND {BLOCKED}"
+            " ORDER BY timestamp DESC LIMIT 100",
+            "The newest dropped or rejected packets matching the filters.",
             width=24,
         ),
     ]
