@@ -67,8 +67,7 @@ class Writer(threading.Thread):
             if not self._stopping.is_set() and self._connected() and self._spool.pending:
                 self._replay_chunk()
         self._spool.close()
-        if self._connection is not None:
-            self._connection.close()
+        self._forget_connection()
 
     def _store(self, batch: list[Received]) -> None:
         """Write a batch to MariaDB, or spool it."""
