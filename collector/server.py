@@ -103,9 +103,7 @@ class Listener:
         self._udp_transport, _ = await self._loop.create_datagram_endpoint(
             lambda: UdpReceiver(self.buffer, self.counters, self.settings.max_message_bytes), sock=self.udp_socket
         )
-        self._tcp_server = await self._loop.create_server(
-            lambda: TcpReceiver(self), host, port, reuse_address=True, backlog=1024
-        )
+        self._tcp_server = await self._loop.create_server(lambda: TcpReceiver(self), sock=_tcp_socket(host, port))
         log.info("listening for syslog on %s:%d (UDP and TCP)", host, port)
 
     async def close(self) -> None:
@@ -130,11 +128,29 @@ class Listener:
         self.paused.clear()
 
 
+def _socket(host: str, kind: socket.SocketKind) -> socket.socket:
+    """A socket for host; an IPv6 one also takes IPv4 (`::` listens on both), like the UDP side always did."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, kind)
+    if kind == socket.SOCK_STREAM:  # quick restarts; for UDP it would let a second collector share the port
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    return sock
+
+
+def _tcp_socket(host: str, port: int) -> socket.socket:
+    """The listening TCP socket, with a backlog for many routers reconnecting at once."""
+    sock = _socket(host, socket.SOCK_STREAM)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
 def _udp_socket(host: str, port: int, rcvbuf: int) -> socket.socket:
     """A UDP socket with a receive buffer sized for bursts (SO_RCVBUFFORCE when allowed)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock = _socket(host, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), rcvbuf)
     except OSError:

@@ -2,6 +2,8 @@
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +15,7 @@ import pymysql
 import pytest
 
 from tests.conftest import fetch, wait_for
-from tests.servers import CollectorProcess, lf_framed, octet_counted, send_tcp, send_udp
+from tests.servers import ROOT, CollectorProcess, lf_framed, octet_counted, send_tcp, send_udp
 
 # RFC 3164 stamps have no year: the collector picks the one nearest the receive time, so
 # the lines carry a recent time and the expected values follow from it.
@@ -180,3 +182,32 @@ class TestHeartbeat:
         assert abs(payload["time"] - time.time()) < 30
         assert {"udp_received", "tcp_received", "written", "spooled", "db_up"} <= set(payload)
         assert collector.stop() == 0
+
+
+class TestListening:
+    """Where the collector listens, and what happens when it cannot."""
+
+    def test_dual_stack_listens_for_ipv4_and_ipv6(
+        self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+    ) -> None:
+        """With SIEM_SYSLOG_HOST=:: both address families arrive, over UDP and TCP."""
+        collector = start_collector(SIEM_SYSLOG_HOST="::")
+        for family, address in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            with socket.socket(family, socket.SOCK_DGRAM) as udp:
+                udp.sendto(b"<13>" + bsd(0) + f" router app: udp {address}".encode(), (address, collector.port))
+            with socket.create_connection((address, collector.port)) as tcp:
+                tcp.sendall(b"<13>" + bsd(0) + f" router app: tcp {address}\n".encode())
+        assert wait_for(db, "SELECT COUNT(*) FROM messages", 4) == 4
+        assert {row["sender"] for row in fetch(db, "SELECT sender FROM messages")} == {"127.0.0.1", "::1"}
+
+    def test_port_in_use_is_a_clear_error(self, start_collector: Callable[..., CollectorProcess]) -> None:
+        """A second collector on the same port exits with a message instead of sharing it."""
+        first = start_collector()
+        second = CollectorProcess({**first.env}, first.log.with_name("second.log"))
+        second.process = subprocess.Popen(
+            [sys.executable, "-m", "collector"], cwd=ROOT, env=second.env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        output, _ = second.process.communicate(timeout=30)
+        assert second.process.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{first.port}" in output
