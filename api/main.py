@@ -3,6 +3,7 @@
 import sys
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
 from api.deps import require_token
@@ -22,8 +23,8 @@ def create_app() -> FastAPI:
         problems = "; ".join(f"SIEM_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
         print(f"api: configuration error: {problems}", file=sys.stderr)
         sys.exit(2)
-    # Interactive docs would load their scripts from a CDN: the schema is served, the viewer is not.
-    app = FastAPI(title="SIEM@Home API", version="1.0.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
+    # fastapi-offline serves Swagger UI and ReDoc from the package itself: opening /docs fetches no CDN.
+    app = FastAPIOffline(title="SIEM@Home API", version="1.0.0", description=DESCRIPTION)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
     for module in (stats, drops, devices, messages):

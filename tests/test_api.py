@@ -227,6 +227,16 @@ class TestAuth:
                 response = httpx.request(method, url, headers=headers, json={"name": "x"})
                 assert response.status_code == 401, (method, path, headers)
 
+    def test_docs_are_served_without_any_cdn(self, api_url: str) -> None:
+        """/docs and /redoc work offline: every script, style and icon comes from the API itself."""
+        for page in ("/docs", "/redoc"):
+            html = httpx.get(f"{api_url}{page}").text
+            assert "/openapi.json" in html
+            external = re.findall(r"(?:src|href)=[\"'](https?://[^\"']+)", html)
+            assert external == [], external
+            for asset in re.findall(r"(?:src|href)=[\"'](/[^\"']+)", html):
+                assert httpx.get(f"{api_url}{asset}").status_code == 200, asset
+
     def test_health_is_open(self, api_url: str) -> None:
         """Health needs no token and says the database is reachable."""
         assert ok(httpx.get(f"{api_url}/health")) == {"status": "ok", "database": "reachable"}
