@@ -56,6 +56,19 @@ def device_events(db: pymysql.connections.Connection) -> list[tuple]:
     return [(row["mac"], row["event"], row["old_value"], row["new_value"]) for row in rows]
 
 
+def tv_marked_by_user(
+    collector: CollectorProcess, db: pymysql.connections.Connection, known: bool = False, notes: str | None = None
+) -> CollectorProcess:
+    """Let the collector discover the TV, then name it (and more) as a user would."""
+    send_udp(collector.port, TV_LINES[0])
+    wait_for(db, "SELECT COUNT(*) FROM devices", 1)
+    with db.cursor() as cursor:
+        cursor.execute(
+            "UPDATE devices SET name = 'Living room TV', known = %s, notes = %s WHERE mac = %s", (known, notes, TV)
+        )
+    return collector
+
+
 class TestInventory:
     """Each source builds the inventory; the user's own fields are never overwritten."""
 
@@ -87,13 +100,7 @@ class TestInventory:
         self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
     ) -> None:
         """A new lease and a new hostname become events; the name and notes the user set stay."""
-        collector = start_collector()
-        send_udp(collector.port, TV_LINES[0])
-        wait_for(db, "SELECT COUNT(*) FROM devices", 1)
-        with db.cursor() as cursor:
-            cursor.execute(
-                "UPDATE devices SET name = 'Living room TV', known = TRUE, notes = 'mine' WHERE mac = %s", (TV,)
-            )
+        collector = tv_marked_by_user(start_collector(), db, known=True, notes="mine")
         send_udp(collector.port, line("dnsmasq-dhcp[1]", f"DHCPACK(br-lan) 10.0.0.46 {TV} samsung-tv"))
         wait_for(db, "SELECT COUNT(*) FROM device_events", 3)
         assert device_events(db)[1:] == [
@@ -121,11 +128,7 @@ class TestInventory:
         self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
     ) -> None:
         """The device_drops view answers what a device tries to reach that the firewall blocks."""
-        collector = start_collector()
-        send_udp(collector.port, TV_LINES[0])
-        wait_for(db, "SELECT COUNT(*) FROM devices", 1)
-        with db.cursor() as cursor:
-            cursor.execute("UPDATE devices SET name = 'Living room TV' WHERE mac = %s", (TV,))
+        collector = tv_marked_by_user(start_collector(), db)
         send_udp(collector.port, TV_DROP, TV_DROP, WAN_DROP)
         wait_for(db, "SELECT COUNT(*) FROM packetfilter", 3)
         rows = fetch(db, "SELECT name, action, dst_ip, dst_port FROM device_drops")
