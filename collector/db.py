@@ -48,6 +48,11 @@ DEVICE_ADDRESSES = _insert(
     ("mac", "ip", "first_seen", "last_seen"),
     "first_seen = LEAST(first_seen, VALUES(first_seen)), last_seen = GREATEST(last_seen, VALUES(last_seen))",
 )
+PACKETFILTER_COUNTS = _insert(
+    "packetfilter_counts",
+    ("timestamp", "host", "action", "chain", "direction", "protocol", "packets"),
+    "packets = packets + VALUES(packets)",
+)
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
 

@@ -1,7 +1,9 @@
 """Turn received messages into rows for the three tables: routing and column fitting, no I/O."""
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from operator import itemgetter
 
 from collector.buffer import Received
 from collector.discovery import parse_discovery
@@ -98,3 +100,17 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
                 _clip(seen.interface, 16), seen.vlan, _clip(seen.hostname, 255), seen.old_mac,
             ))  # fmt: skip
     return rows
+
+
+_COUNTED = itemgetter(*(PACKETFILTER_COLUMNS.index(name) for name in ("host", "action", "chain", "direction")))
+_PROTOCOL = PACKETFILTER_COLUMNS.index("protocol")
+
+
+def count_rows(packetfilter: list[tuple]) -> list[tuple]:
+    """Fold a batch's packet-filter rows into (5-minute bucket, host, action, chain, direction, protocol, packets)."""
+    counts: Counter[tuple] = Counter()
+    for row in packetfilter:
+        moment = row[0]
+        bucket = moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+        counts[(bucket, *_COUNTED(row), row[_PROTOCOL] or "")] += 1
+    return [(*key, packets) for key, packets in counts.items()]

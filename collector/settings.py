@@ -11,7 +11,9 @@ from collector.notify_policy import RANDOMISED_POLICIES
 from collector.placeholders import is_placeholder
 
 # Days each table keeps its rows (0: forever). Devices and their addresses are never trimmed.
-RETENTION_DEFAULTS = {"messages": 90, "packetfilter": 90, "addrwatch": 90, "device_events": 365}
+RETENTION_DEFAULTS = {
+    "messages": 90, "packetfilter": 90, "addrwatch": 90, "device_events": 365, "packetfilter_counts": 400,
+}  # fmt: skip
 
 T = TypeVar("T")
 N = TypeVar("N", int, float)

@@ -11,7 +11,7 @@ from collector import db
 from collector.buffer import Buffer, Received
 from collector.inventory import Inventory
 from collector.notices import Notices
-from collector.rows import build_rows
+from collector.rows import build_rows, count_rows
 from collector.settings import Settings
 from collector.spool import Spool, SpoolFull
 from collector.stats import Counters
@@ -83,6 +83,7 @@ class Writer(threading.Thread):
         statements = [
             (db.MESSAGES, rows.messages),
             (db.PACKETFILTER, rows.packetfilter),
+            (db.PACKETFILTER_COUNTS, count_rows(rows.packetfilter)),
             (db.ADDRWATCH, rows.addrwatch),
             (db.DEVICES, changes.devices),
             (db.DEVICE_ADDRESSES, changes.addresses),

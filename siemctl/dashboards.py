@@ -18,6 +18,8 @@ from siemctl.panels import (
 
 OUTPUT = Path(__file__).resolve().parent.parent / "grafana" / "dashboards"
 BLOCKED = "action IN ('DROP', 'REJECT')"
+COUNTS = "packetfilter_counts"  # 5-minute rollup the collector keeps; charts over weeks read it
+COUNTS_RESOLUTION = "5m"
 
 
 def firewall() -> dict[str, Any]:
@@ -35,10 +37,10 @@ def firewall() -> dict[str, Any]:
 
     def over_time(title: str, metric: str, description: str) -> dict:
         sql = (
-            f"SELECT $__timeGroupAlias(timestamp, $__interval), {metric} AS metric, COUNT(*) AS value"
-            f" FROM packetfilter WHERE {where} GROUP BY 1, 2 ORDER BY 1"
+            f"SELECT $__timeGroupAlias(timestamp, $__interval), {metric} AS metric, SUM(packets) AS value"
+            f" FROM {COUNTS} WHERE {where} GROUP BY 1, 2 ORDER BY 1"
         )
-        return timeseries(title, sql, description, width=8)
+        return timeseries(title, sql, description, width=8, min_interval=COUNTS_RESOLUTION)
 
     def top(title: str, label: str, column: str, description: str) -> dict:
         sql = (
@@ -53,7 +55,12 @@ def firewall() -> dict[str, Any]:
         over_time("Inbound, outbound, forwarded", "direction", "From IN=/OUT=: in = to the router, out = from it."),
         top("Top source addresses", "src_ip", "src_ip", "Who sends the most blocked packets."),
         top("Top destination ports", "CONCAT(protocol, '/', dst_port)", "dst_port", "What they are trying to reach."),
-        top("Protocols", "protocol", "protocol", "Logged packets per protocol."),
+        barchart(
+            "Protocols",
+            f"SELECT protocol, CAST(SUM(packets) AS UNSIGNED) AS packets FROM {COUNTS} WHERE {where} AND protocol <> ''"
+            " GROUP BY 1 ORDER BY packets DESC LIMIT 10",
+            "Logged packets per protocol.",
+        ),
         table(
             "Home devices whose traffic is blocked",
             "SELECT COALESCE(d.name, d.hostname, p.mac) AS device, d.vendor, p.mac, COUNT(*) AS blocked,"
@@ -200,8 +207,9 @@ def home() -> dict[str, Any]:
         ),
         timeseries(
             "Blocked packets",
-            "SELECT $__timeGroupAlias(timestamp, $__interval), action AS metric, COUNT(*) AS value FROM packetfilter"
+            f"SELECT $__timeGroupAlias(timestamp, $__interval), action AS metric, SUM(packets) AS value FROM {COUNTS}"
             f" WHERE $__timeFilter(timestamp) AND {BLOCKED} GROUP BY 1, 2 ORDER BY 1",
+            min_interval=COUNTS_RESOLUTION,
         ),
         timeseries(
             "Messages over time",

@@ -32,10 +32,22 @@ def _panel(kind: str, title: str, sql: str, fmt: str, *, width: int, height: int
 
 
 def timeseries(
-    title: str, sql: str, description: str = "", *, width: int = 12, height: int = 8, stack: bool = True
+    title: str,
+    sql: str,
+    description: str = "",
+    *,
+    width: int = 12,
+    height: int = 8,
+    stack: bool = True,
+    min_interval: str = "",
 ) -> Panel:
-    """Counts over time; the query returns time, metric, value (one series per metric)."""
+    """Counts over time; the query returns time, metric, value (one series per metric).
+
+    `min_interval` keeps $__interval at or above the resolution of a rollup table.
+    """
     panel = _panel("timeseries", title, sql, "time_series", width=width, height=height, description=description)
+    if min_interval:
+        panel["interval"] = min_interval
     panel["fieldConfig"] = {
         "defaults": {
             "custom": {

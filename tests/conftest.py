@@ -15,7 +15,7 @@ import pytest
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, free_port
 
 TABLES = ("messages", "packetfilter", "addrwatch")
-INVENTORY_TABLES = ("devices", "device_addresses", "device_events")
+DERIVED_TABLES = ("devices", "device_addresses", "device_events", "packetfilter_counts")
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +52,7 @@ def db(mariadb: MariaDBServer, db_env: dict[str, str]) -> Iterator[pymysql.conne
     """A root connection to the emptied siem database."""
     connection = mariadb.connect("siem")
     with connection.cursor() as cursor:
-        for table in TABLES + INVENTORY_TABLES:
+        for table in TABLES + DERIVED_TABLES:
             cursor.execute(f"TRUNCATE TABLE {table}")
     yield connection
     if connection.open:

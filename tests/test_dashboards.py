@@ -11,7 +11,7 @@ import yaml
 
 from siemctl import dashboards
 from siemctl.macros import ALL, expand
-from tests.conftest import TABLES, wait_for
+from tests.conftest import DERIVED_TABLES, TABLES, wait_for
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, free_port, lf_framed, send_tcp
 
 GRAFANA = ROOT / "grafana"
@@ -59,7 +59,7 @@ def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pyt
     """The read-only account, over data the real collector stored from the demo lines."""
     root = mariadb.connect("siem")
     with root.cursor() as cursor:
-        for table in (*TABLES, "devices", "device_addresses", "device_events"):
+        for table in (*TABLES, *DERIVED_TABLES):
             cursor.execute(f"TRUNCATE TABLE {table}")
     base = tmp_path_factory.mktemp("dashboards")
     env = {
