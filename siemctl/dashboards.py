@@ -192,7 +192,7 @@ def home() -> dict[str, Any]:
         ),
         stat(
             "Dropped or rejected",
-            f"SELECT COUNT(*) AS blocked FROM packetfilter WHERE $__timeFilter(timestamp) AND {BLOCKED}",
+            f"SELECT COALESCE(SUM(packets), 0) AS blocked FROM {COUNTS} WHERE $__timeFilter(timestamp) AND {BLOCKED}",
             link="/d/siem-firewall",
         ),
         stat(
