@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import ACCOUNTS
 from bench.loadgen import Load, generate
-from tests.servers import ROOT, CollectorProcess, MariaDBServer, free_port
+from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, free_port
 
 RESULTS = ROOT / "bench" / "results"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -220,25 +221,16 @@ def run_syslog_ng(server: MariaDBServer, work: Path, tuned: bool, load: Load) ->
         process.wait(timeout=60)
 
 
-def run_collector(server: MariaDBServer, work: Path, load: Load) -> list[Result]:
+def run_collector(server: MariaDBServer, deployment: dict[str, str], work: Path, load: Load) -> list[Result]:
     """Ours, with its defaults; a fresh process per scenario so peak RSS is per scenario."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SIEM_DB_HOST": "127.0.0.1",
-        "SIEM_DB_PORT": str(server.port),
-        "SIEM_DB_PASSWORD": "bench-collector",
-        "SIEM_SYSLOG_HOST": "127.0.0.1",
-        "TZ": "UTC",
-    }
     results = []
     for scenario, transport, rate in (
         ("TCP burst", "tcp", None),
         ("UDP 10k/s", "udp", 10000),
         ("UDP 50k/s", "udp", 50000),
     ):
-        port = free_port()
-        spool = work / f"spool-{transport}-{rate}"
-        settings = {**env, "SIEM_SYSLOG_PORT": str(port), "SIEM_SPOOL_DIR": str(spool)}
+        settings = collector_env(deployment, work / f"spool-{transport}-{rate}")
+        port = int(settings["SIEM_SYSLOG_PORT"])
         log = work / f"collector-{transport}-{rate}.log"
         collector = CollectorProcess(settings, log).start("connected to MariaDB")
         results.append(
@@ -395,15 +387,8 @@ def main() -> int:
         server.install()
         server.start()
         try:
-            env = {
-                **os.environ,
-                "SIEM_DB_HOST": "127.0.0.1",
-                "SIEM_DB_PORT": str(server.port),
-                "SIEM_COLLECTOR_PASSWORD": "bench-collector",
-                "SIEM_READER_PASSWORD": "bench-reader",
-            }
-            subprocess.run([str(ROOT / "scripts" / "db-init")], env=env, check=True, capture_output=True)
-            results = run_collector(server, work, load)
+            deployment = server.init_database(**ACCOUNTS)
+            results = run_collector(server, deployment, work, load)
             if shutil.which("syslog-ng") or Path("/usr/sbin/syslog-ng").exists():
                 results += run_syslog_ng(server, work, tuned=False, load=load)
                 results += run_syslog_ng(server, work, tuned=True, load=load)

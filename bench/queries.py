@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pymysql
 
+from bench import ACCOUNTS
 from collector import db as collector_db
 from collector.rows import count_rows
 from siemctl import dashboards
@@ -188,15 +189,15 @@ def main() -> int:
         server.install()
         server.start()
         token = "bench-token-" + str(os.getpid())
-        env = {**os.environ, "SIEM_DB_HOST": "127.0.0.1", "SIEM_DB_PORT": str(server.port),
-               "SIEM_COLLECTOR_PASSWORD": "bench-collector", "SIEM_READER_PASSWORD": "bench-reader"}  # fmt: skip
-        subprocess.run([str(ROOT / "scripts" / "db-init")], env=env, check=True, capture_output=True)
+        env = server.init_database(**ACCOUNTS)
         began = time.monotonic()
         counts = fill(server, work)
         fill_seconds = time.monotonic() - began
         port = free_port()
-        api_env = {**env, "SIEM_DB_USER": "siem_reader", "SIEM_DB_PASSWORD": "bench-reader", "SIEM_API_TOKEN": token,
-                   "SIEM_API_HOST": "127.0.0.1", "SIEM_API_PORT": str(port)}  # fmt: skip
+        api_env = {
+            **os.environ, **env, "SIEM_DB_USER": "siem_reader", "SIEM_DB_PASSWORD": env["SIEM_READER_PASSWORD"],
+            "SIEM_API_TOKEN": token, "SIEM_API_HOST": "127.0.0.1", "SIEM_API_PORT": str(port),
+        }  # fmt: skip
         api = subprocess.Popen([sys.executable, "-m", "api"], cwd=ROOT, env=api_env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)  # fmt: skip
         try:

@@ -145,6 +145,13 @@ def _store_row_by_row(connection: pymysql.connections.Connection, statements: St
     return rejected
 
 
+def close_quietly(connection: pymysql.connections.Connection | None) -> None:
+    """Close a connection that may already be dead; there is nothing to do about a failure."""
+    if connection is not None:
+        with contextlib.suppress(pymysql.err.MySQLError, OSError):
+            connection.close()
+
+
 def _rollback(connection: pymysql.connections.Connection) -> None:
     """Roll back if the connection still works; a dead one has nothing to roll back."""
     with contextlib.suppress(pymysql.err.MySQLError, OSError):

@@ -125,11 +125,7 @@ class Notifier(threading.Thread):
         return self._connection
 
     def _close(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.close()
-            except (pymysql.err.MySQLError, OSError):
-                log.debug("closing the notifier's connection failed", exc_info=True)
+        db.close_quietly(self._connection)
         self._connection = None
 
 

@@ -1,6 +1,5 @@
 """The one database writer: batches from the buffer into MariaDB, to the spool while MariaDB is away."""
 
-import contextlib
 import logging
 import threading
 import time
@@ -186,7 +185,5 @@ class Writer(threading.Thread):
 
     def _forget_connection(self) -> None:
         """Close and drop the connection, whatever state it is in."""
-        if self._connection is not None:
-            with contextlib.suppress(pymysql.err.MySQLError, OSError):
-                self._connection.close()
+        db.close_quietly(self._connection)
         self._connection = None

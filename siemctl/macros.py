@@ -67,7 +67,7 @@ def expand(
     sql = sql.replace("$__interval_ms", str(interval * 1000)).replace("$__interval", duration(interval))
     sql = _variables(sql, values or {}, definitions or {})
 
-    def macro(match: re.Match) -> str:  # noqa: PLR0911  (one return per macro, as Grafana's own table)
+    def macro(match: re.Match) -> str:
         name, args = match.group(1), [part.strip() for part in match.group(2).split(",")]
         column = args[0]
         if name in {"time", "timeEpoch"}:
@@ -78,16 +78,13 @@ def expand(
             return f"FROM_UNIXTIME({frm})"
         if name == "timeTo":
             return f"FROM_UNIXTIME({to})"
-        if name in {"timeGroup", "timeGroupAlias"}:
-            step = interval_seconds(args[1])
-            alias = ' AS "time"' if name == "timeGroupAlias" else ""
-            return f"UNIX_TIMESTAMP({column}) DIV {step} * {step}{alias}"
         if name == "unixEpochFilter":
             return f"{column} >= {frm} AND {column} <= {to}"
-        if name in {"unixEpochGroup", "unixEpochGroupAlias"}:
+        base = name.removesuffix("Alias")
+        if base in {"timeGroup", "unixEpochGroup"}:
             step = interval_seconds(args[1])
-            alias = ' AS "time"' if name == "unixEpochGroupAlias" else ""
-            return f"{column} DIV {step} * {step}{alias}"
+            epoch = f"UNIX_TIMESTAMP({column})" if base == "timeGroup" else column
+            return f"{epoch} DIV {step} * {step}" + (' AS "time"' if name.endswith("Alias") else "")
         raise ValueError(f"macro $__{name} is not one Grafana's MySQL data source knows")
 
     return _MACRO.sub(macro, sql)

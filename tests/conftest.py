@@ -12,7 +12,7 @@ import httpx
 import pymysql
 import pytest
 
-from tests.servers import ROOT, CollectorProcess, MariaDBServer, free_port
+from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, free_port
 
 TABLES = ("messages", "packetfilter", "addrwatch")
 DERIVED_TABLES = ("devices", "device_addresses", "device_events", "packetfilter_counts")
@@ -31,20 +31,11 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]
 @pytest.fixture(scope="session")
 def db_env(mariadb: MariaDBServer) -> dict[str, str]:
     """The environment a deployment has, with the schema and users applied by `scripts/db-init`."""
-    env = {
-        "SIEM_DB_HOST": "127.0.0.1",
-        "SIEM_DB_PORT": str(mariadb.port),
-        "SIEM_DB_NAME": "siem",
-        "MARIADB_ROOT_PASSWORD": "",
-        "SIEM_COLLECTOR_PASSWORD": "c-" + secrets.token_urlsafe(16),
-        "SIEM_READER_PASSWORD": "r-" + secrets.token_urlsafe(16),
-        "SIEM_EDITOR_PASSWORD": "e-" + secrets.token_urlsafe(16),
-    }
-    result = subprocess.run(
-        [str(ROOT / "scripts" / "db-init")], env={**os.environ, **env}, capture_output=True, text=True, check=False
+    return mariadb.init_database(
+        SIEM_COLLECTOR_PASSWORD="c-" + secrets.token_urlsafe(16),
+        SIEM_READER_PASSWORD="r-" + secrets.token_urlsafe(16),
+        SIEM_EDITOR_PASSWORD="e-" + secrets.token_urlsafe(16),
     )
-    assert result.returncode == 0, result.stderr
-    return env
 
 
 @pytest.fixture
@@ -67,21 +58,8 @@ def start_collector(
     started: list[CollectorProcess] = []
 
     def start(wait_for: str = "listening for syslog", **overrides: str) -> CollectorProcess:
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "SIEM_DB_HOST": db_env["SIEM_DB_HOST"],
-            "SIEM_DB_PORT": db_env["SIEM_DB_PORT"],
-            "SIEM_DB_NAME": db_env["SIEM_DB_NAME"],
-            "SIEM_DB_USER": "siem_collector",
-            "SIEM_DB_PASSWORD": db_env["SIEM_COLLECTOR_PASSWORD"],
-            "SIEM_SYSLOG_HOST": "127.0.0.1",
-            "SIEM_SYSLOG_PORT": str(free_port()),
-            "SIEM_SPOOL_DIR": str(tmp_path / "spool"),
-            "SIEM_FLUSH_SECONDS": "0.1",
-            "SIEM_DB_RETRY_SECONDS": "0.5",
-            "TZ": "UTC",
-        }
-        env.update(overrides)
+        settings = {"SIEM_FLUSH_SECONDS": "0.1", "SIEM_DB_RETRY_SECONDS": "0.5", **overrides}
+        env = collector_env(db_env, tmp_path / "spool", **settings)
         collector = CollectorProcess(env, tmp_path / f"collector-{len(started)}.log")
         started.append(collector)
         return collector.start(wait_for)

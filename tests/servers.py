@@ -97,11 +97,44 @@ class MariaDBServer:
             self.process.wait(timeout=60)
         self.process = None
 
+    def init_database(self, **passwords: str) -> dict[str, str]:
+        """Apply mysql-init/ with `scripts/db-init`, as `make db-init` does; return the deployment's environment."""
+        env = {
+            "SIEM_DB_HOST": "127.0.0.1",
+            "SIEM_DB_PORT": str(self.port),
+            "SIEM_DB_NAME": "siem",
+            "MARIADB_ROOT_PASSWORD": "",
+            **passwords,
+        }
+        result = subprocess.run(
+            [str(ROOT / "scripts" / "db-init")], env={**os.environ, **env}, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"db-init failed: {result.stderr}")
+        return env
+
     def connect(self, database: str | None = None, **kwargs: object) -> pymysql.connections.Connection:
         """Connect as root (or as `user=`/`password=` given)."""
         options = {"host": "127.0.0.1", "port": self.port, "user": "root", "charset": "utf8mb4", "autocommit": True}
         options.update(kwargs)
         return pymysql.connect(database=database, **options)
+
+
+def collector_env(deployment: dict[str, str], spool: Path, **overrides: str) -> dict[str, str]:
+    """What a collector process is given: the deployment's database and account, syslog on a free loopback port."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "SIEM_DB_HOST": deployment["SIEM_DB_HOST"],
+        "SIEM_DB_PORT": deployment["SIEM_DB_PORT"],
+        "SIEM_DB_NAME": deployment["SIEM_DB_NAME"],
+        "SIEM_DB_USER": "siem_collector",
+        "SIEM_DB_PASSWORD": deployment["SIEM_COLLECTOR_PASSWORD"],
+        "SIEM_SYSLOG_HOST": "127.0.0.1",
+        "SIEM_SYSLOG_PORT": str(free_port()),
+        "SIEM_SPOOL_DIR": str(spool),
+        "TZ": "UTC",
+        **overrides,
+    }
 
 
 class CollectorProcess:

@@ -203,11 +203,9 @@ class TestListening:
     def test_port_in_use_is_a_clear_error(self, start_collector: Callable[..., CollectorProcess]) -> None:
         """A second collector on the same port exits with a message instead of sharing it."""
         first = start_collector()
-        second = CollectorProcess({**first.env}, first.log.with_name("second.log"))
-        second.process = subprocess.Popen(
-            [sys.executable, "-m", "collector"], cwd=ROOT, env=second.env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        second = subprocess.run(
+            [sys.executable, "-m", "collector"], cwd=ROOT, env=first.env, capture_output=True, text=True,
+            timeout=30, check=False,
         )  # fmt: skip
-        output, _ = second.process.communicate(timeout=30)
-        assert second.process.returncode == 1
-        assert f"cannot listen on 127.0.0.1:{first.port}" in output
+        assert second.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{first.port}" in second.stderr

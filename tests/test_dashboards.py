@@ -12,7 +12,7 @@ import yaml
 from siemctl import dashboards
 from siemctl.macros import ALL, expand
 from tests.conftest import DERIVED_TABLES, TABLES, wait_for
-from tests.servers import ROOT, CollectorProcess, MariaDBServer, free_port, lf_framed, send_tcp
+from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, lf_framed, send_tcp
 
 GRAFANA = ROOT / "grafana"
 END = datetime.now(UTC).replace(microsecond=0)
@@ -62,12 +62,7 @@ def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pyt
         for table in (*TABLES, *DERIVED_TABLES):
             cursor.execute(f"TRUNCATE TABLE {table}")
     base = tmp_path_factory.mktemp("dashboards")
-    env = {
-        "SIEM_DB_HOST": "127.0.0.1", "SIEM_DB_PORT": str(mariadb.port),
-        "SIEM_DB_PASSWORD": db_env["SIEM_COLLECTOR_PASSWORD"], "SIEM_SYSLOG_HOST": "127.0.0.1",
-        "SIEM_SYSLOG_PORT": str(free_port()), "SIEM_SPOOL_DIR": str(base / "spool"), "SIEM_FLUSH_SECONDS": "0.1",
-        "TZ": "UTC",
-    }  # fmt: skip
+    env = collector_env(db_env, base / "spool", SIEM_FLUSH_SECONDS="0.1")
     collector = CollectorProcess(env, base / "collector.log").start()
     lines = demo_lines()
     send_tcp(collector.port, lf_framed(*lines))
