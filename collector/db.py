@@ -5,6 +5,7 @@ import logging
 
 import pymysql
 
+from collector import bulk
 from collector.inventory import DEVICE_COLUMNS
 from collector.rows import ADDRWATCH_COLUMNS, MESSAGE_COLUMNS, PACKETFILTER_COLUMNS
 from collector.settings import Settings
@@ -55,6 +56,24 @@ PACKETFILTER_COUNTS = _insert(
 )
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
+# Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE when a batch has enough rows.
+_BULK = {
+    MESSAGES: ("messages", MESSAGE_COLUMNS),
+    PACKETFILTER: ("packetfilter", PACKETFILTER_COLUMNS),
+    ADDRWATCH: ("addrwatch", ADDRWATCH_COLUMNS),
+}
+_BULK_MIN_ROWS = 1
+# LOAD DATA LOCAL switched off on the server (local_infile=OFF), or the file unreadable here (no /proc)
+_LOAD_REFUSED = {1148, 4166, 1017}
+
+
+class _LoadNotClean(Exception):
+    """MariaDB took a LOAD DATA with warnings (a value it mangled) or a different row count."""
+
+
+class _LoadUnavailable(Exception):
+    """This kernel cannot make the in-memory file LOAD DATA reads from."""
+
 
 def connect(settings: Settings) -> pymysql.connections.Connection:
     """Open a connection with UTC session time and utf8mb4; raise DatabaseDown on failure."""
@@ -71,6 +90,7 @@ def connect(settings: Settings) -> pymysql.connections.Connection:
             read_timeout=60,
             write_timeout=60,
             init_command="SET time_zone = '+00:00'",
+            local_infile=True,
         )
     except (pymysql.err.MySQLError, OSError) as error:
         raise DatabaseDown(describe(error)) from error
@@ -107,23 +127,65 @@ Statements = list[tuple[str, list[tuple]]]
 def store(connection: pymysql.connections.Connection, statements: Statements) -> int:
     """Run every (statement, rows) in one transaction; return how many rows had to be rejected.
 
-    A value MariaDB refuses (a data or integrity error) must not cost the batch:
-    the batch is then inserted row by row in one transaction and only the
-    offending rows are skipped. Any other error means the database is down.
+    Big log-table batches go as LOAD DATA, the rest as executemany. LOAD DATA
+    turns a bad value into a warning rather than an error, so a load with any
+    warning is rolled back and the batch is written again as INSERTs, where a
+    value MariaDB refuses (a data or integrity error) is an error: the batch is
+    then inserted row by row and only the offending rows are skipped. Any other
+    error means the database is down.
     """
-    try:
-        with connection.cursor() as cursor:
-            for sql, rows in statements:
-                if rows:
-                    cursor.executemany(sql, rows)
-        connection.commit()
-        return 0
-    except (pymysql.err.DataError, pymysql.err.IntegrityError):
-        _rollback(connection)
-    except (pymysql.err.MySQLError, OSError) as error:
-        _rollback(connection)
-        raise DatabaseDown(describe(error)) from error
+    for bulk_load in (_bulk_enabled, False):
+        try:
+            _run(connection, statements, bulk_load)
+            connection.commit()
+            return 0
+        except _LoadNotClean as problem:
+            log.warning("LOAD DATA was not clean (%s); writing the batch as INSERTs", problem)
+            _rollback(connection)
+        except (pymysql.err.DataError, pymysql.err.IntegrityError):
+            _rollback(connection)
+            break
+        except (pymysql.err.MySQLError, OSError, _LoadUnavailable) as error:
+            _rollback(connection)
+            if bulk_load and _refused_load(error):
+                continue
+            raise DatabaseDown(describe(error)) from error
     return _store_row_by_row(connection, statements)
+
+
+_bulk_enabled = True
+
+
+def _refused_load(error: BaseException) -> bool:
+    """A server (or kernel) that cannot do LOAD DATA LOCAL from memory: say so once, and use INSERTs from now on."""
+    global _bulk_enabled  # noqa: PLW0603  (one switch per process, flipped at most once)
+    code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+    if code in _LOAD_REFUSED or isinstance(error, _LoadUnavailable):
+        log.warning("bulk loading unavailable (%s); inserting with multi-row INSERTs instead", error)
+        _bulk_enabled = False
+        return True
+    return False
+
+
+def _run(connection: pymysql.connections.Connection, statements: Statements, bulk_load: bool) -> None:
+    """Send every statement of a batch, without committing."""
+    with connection.cursor() as cursor:
+        for sql, rows in statements:
+            if not rows:
+                continue
+            target = _BULK.get(sql) if bulk_load and len(rows) >= _BULK_MIN_ROWS else None
+            if target is None:
+                cursor.executemany(sql, rows)
+                continue
+            table, columns = target
+            try:
+                data = bulk.MemoryFile(bulk.encode(rows))
+            except OSError as error:
+                raise _LoadUnavailable(f"memfd_create: {error}") from error
+            with data:
+                cursor.execute(bulk.statement(table, columns, data.path))
+            if cursor.warning_count or cursor.rowcount != len(rows):
+                raise _LoadNotClean(f"{table}: {cursor.rowcount} of {len(rows)} rows, {cursor.warning_count} warnings")
 
 
 def _store_row_by_row(connection: pymysql.connections.Connection, statements: Statements) -> int:

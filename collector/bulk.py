@@ -1,0 +1,52 @@
+"""Rows as LOAD DATA LOCAL INFILE text: several times cheaper to build and to insert than multi-row INSERTs."""
+
+import os
+from datetime import datetime
+
+# LOAD DATA's defaults: fields end at a tab, lines at a newline, backslash escapes.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0"})
+_NULL = "\\N"
+
+
+def field(value: object) -> str:
+    """One value as LOAD DATA reads it back unchanged: NULL as backslash-N, booleans as 1/0, text escaped."""
+    kind = value.__class__
+    if kind is str:
+        return value.translate(_ESCAPES)  # type: ignore[union-attr]
+    if value is None:
+        return _NULL
+    if kind is int or kind is datetime:
+        return str(value)
+    if kind is bool:
+        return "1" if value else "0"
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace").translate(_ESCAPES)
+    return str(value).translate(_ESCAPES)
+
+
+def encode(rows: list[tuple]) -> bytes:
+    """Tab-separated lines, one per row, UTF-8."""
+    return "".join(["\t".join(map(field, row)) + "\n" for row in rows]).encode("utf-8", "backslashreplace")
+
+
+def statement(table: str, columns: tuple[str, ...], path: str) -> str:
+    """The LOAD DATA statement reading `path` into the named columns (names are constants, never input)."""
+    names = ", ".join(f"`{column}`" for column in columns)
+    return f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE `{table}` CHARACTER SET utf8mb4 ({names})"
+
+
+class MemoryFile:
+    """An anonymous in-memory file that pymysql can open by path (/proc/self/fd/N); no disk, nothing left behind."""
+
+    def __init__(self, data: bytes) -> None:
+        self._fd = os.memfd_create("siem-load", os.MFD_CLOEXEC)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self.path = f"/proc/self/fd/{self._fd}"
+
+    def __enter__(self) -> "MemoryFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)

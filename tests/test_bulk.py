@@ -1,0 +1,99 @@
+"""Batches reach MariaDB as LOAD DATA: every value arrives unchanged, and a bad one costs only its own row."""
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pymysql
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from collector import db as collector_db
+from collector.bulk import encode
+from collector.settings import Settings
+from tests.conftest import fetch
+from tests.servers import MariaDBServer, collector_env
+
+STAMP = datetime(2026, 11, 27, 8, 0, 0, 125000)
+
+
+@pytest.fixture
+def writer(db_env: dict[str, str], tmp_path: Path) -> Iterator[pymysql.connections.Connection]:
+    """A connection as the collector's account, made the way the collector makes it."""
+    connection = collector_db.connect(Settings.from_env(collector_env(db_env, tmp_path)))
+    yield connection
+    collector_db.close_quietly(connection)
+
+
+def message(text: str, host: str = "router", program: str | None = "kernel") -> tuple:
+    """A `messages` row in MESSAGE_COLUMNS order."""
+    return (STAMP, STAMP, host, "192.0.2.1", 0, 4, program, None, None, None, text, False)
+
+
+def packet(src_port: int) -> tuple:
+    """A `packetfilter` row in PACKETFILTER_COLUMNS order."""
+    return (STAMP, STAMP, "router", "drop wan in: ", "DROP", "wan", "in", "eth0", None, None,
+            "203.0.113.9", src_port, "198.51.100.23", 22, "TCP", None, None, 44, 51, "SYN")  # fmt: skip
+
+
+class TestEncoding:
+    """The text form LOAD DATA reads: one line per row, tabs between fields."""
+
+    def test_separators_inside_values_are_escaped(self) -> None:
+        """A tab, newline or backslash in a value cannot split or shift a row."""
+        assert encode([("a\tb", "c\nd", "e\\f", None, True, 7)]) == b"a\\tb\tc\\nd\te\\\\f\t\\N\t1\t7\n"
+
+
+text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=200)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(text, min_size=1, max_size=5), program=st.none() | text.map(lambda value: value[:64]))
+def test_any_text_is_stored_exactly(
+    writer: pymysql.connections.Connection, db: pymysql.connections.Connection, texts: list[str], program: str | None
+) -> None:
+    """Whatever the characters (tabs, newlines, backslashes, NUL, emoji), the row read back is the row sent."""
+    with db.cursor() as cursor:
+        cursor.execute("DELETE FROM messages")
+    assert (
+        collector_db.store(writer, [(collector_db.MESSAGES, [message(value, program=program) for value in texts])]) == 0
+    )
+    stored = fetch(db, "SELECT message, program, timestamp, truncated FROM messages ORDER BY id")
+    assert [row["message"] for row in stored] == texts
+    assert {(row["program"], row["timestamp"], row["truncated"]) for row in stored} == {(program, STAMP, 0)}
+
+
+def test_a_value_mariadb_refuses_costs_only_its_row(
+    writer: pymysql.connections.Connection, db: pymysql.connections.Connection
+) -> None:
+    """A port out of its column's range is rejected alone; LOAD DATA would have stored it mangled."""
+    rows = [packet(40000), packet(70000), packet(40001)]
+    assert (
+        collector_db.store(writer, [(collector_db.PACKETFILTER, rows), (collector_db.MESSAGES, [message("beside it")])])
+        == 1
+    )
+    assert [row["src_port"] for row in fetch(db, "SELECT src_port FROM packetfilter ORDER BY id")] == [40000, 40001]
+    assert fetch(db, "SELECT message FROM messages") == [{"message": "beside it"}]
+
+
+def test_without_load_data_on_the_server_batches_still_arrive(
+    mariadb: MariaDBServer,
+    writer: pymysql.connections.Connection,
+    db: pymysql.connections.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A MariaDB with local_infile=OFF gets the same rows as multi-row INSERTs."""
+    monkeypatch.setattr(collector_db, "_bulk_enabled", True)
+    root = mariadb.connect()
+    with root.cursor() as cursor:
+        cursor.execute("SET GLOBAL local_infile = OFF")
+    try:
+        assert collector_db.store(writer, [(collector_db.MESSAGES, [message("one"), message("two")])]) == 0
+        assert collector_db.store(writer, [(collector_db.MESSAGES, [message("three")])]) == 0
+    finally:
+        with root.cursor() as cursor:
+            cursor.execute("SET GLOBAL local_infile = ON")
+        root.close()
+    assert [row["message"] for row in fetch(db, "SELECT message FROM messages ORDER BY id")] == ["one", "two", "three"]
+    assert collector_db._bulk_enabled is False  # switched to INSERTs once, not per batch
