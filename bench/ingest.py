@@ -254,7 +254,7 @@ def ceiling(server: MariaDBServer, load: Load) -> Result:
     from collector.rows import build_rows  # noqa: PLC0415
 
     rows = build_rows([Received(time.time(), "127.0.0.1", line, False) for line in load.lines], ZoneInfo("UTC"))
-    connection = server.connect("siem", autocommit=False)
+    connection = server.connect("siem", autocommit=False, local_infile=True)
     with connection.cursor() as cursor:
         for table in ("messages", "packetfilter", "addrwatch"):
             cursor.execute(f"DELETE FROM {table}")
@@ -296,7 +296,7 @@ def storage(server: MariaDBServer, load: Load) -> str:
 
     packets = [line for line in load.lines if b" kernel: " in line]
     rows = build_rows([Received(time.time(), "127.0.0.1", line, False) for line in packets], ZoneInfo("UTC"))
-    connection = server.connect(autocommit=False)
+    connection = server.connect(autocommit=False, local_infile=True)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM siem.packetfilter")
         cursor.execute("DELETE FROM seed.packetfilter")

@@ -54,6 +54,11 @@ PACKETFILTER_COUNTS = _insert(
     ("timestamp", "host", "action", "chain", "direction", "protocol", "packets"),
     "packets = packets + VALUES(packets)",
 )
+MESSAGES_COUNTS = _insert(
+    "messages_counts",
+    ("timestamp", "host", "severity", "program", "messages"),
+    "messages = messages + VALUES(messages)",
+)
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
 # Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE when a batch has enough rows.

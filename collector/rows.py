@@ -102,6 +102,11 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
     return rows
 
 
+def _bucket(moment: datetime) -> datetime:
+    """The start of the 5-minute interval holding `moment`."""
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
 _COUNTED = itemgetter(*(PACKETFILTER_COLUMNS.index(name) for name in ("host", "action", "chain", "direction")))
 _PROTOCOL = PACKETFILTER_COLUMNS.index("protocol")
 
@@ -110,7 +115,17 @@ def count_rows(packetfilter: list[tuple]) -> list[tuple]:
     """Fold a batch's packet-filter rows into (5-minute bucket, host, action, chain, direction, protocol, packets)."""
     counts: Counter[tuple] = Counter()
     for row in packetfilter:
-        moment = row[0]
-        bucket = moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
-        counts[(bucket, *_COUNTED(row), row[_PROTOCOL] or "")] += 1
+        counts[(_bucket(row[0]), *_COUNTED(row), row[_PROTOCOL] or "")] += 1
     return [(*key, packets) for key, packets in counts.items()]
+
+
+_MESSAGE_COUNTED = itemgetter(*(MESSAGE_COLUMNS.index(name) for name in ("host", "severity")))
+_PROGRAM = MESSAGE_COLUMNS.index("program")
+
+
+def count_messages(messages: list[tuple]) -> list[tuple]:
+    """Fold a batch's messages into (5-minute bucket, host, severity, program, messages)."""
+    counts: Counter[tuple] = Counter()
+    for row in messages:
+        counts[(_bucket(row[0]), *_MESSAGE_COUNTED(row), row[_PROGRAM] or "")] += 1
+    return [(*key, number) for key, number in counts.items()]

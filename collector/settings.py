@@ -13,6 +13,7 @@ from collector.placeholders import is_placeholder
 # Days each table keeps its rows (0: forever). Devices and their addresses are never trimmed.
 RETENTION_DEFAULTS = {
     "messages": 90, "packetfilter": 90, "addrwatch": 90, "device_events": 365, "packetfilter_counts": 400,
+    "messages_counts": 400,
 }  # fmt: skip
 
 T = TypeVar("T")
@@ -51,6 +52,7 @@ class Settings:
     notify_randomised: str = "hostname"
     retention_days: dict[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
     retention_check_seconds: float = 600.0
+    max_database_mb: float = 0.0
     log_level: str = "INFO"
 
     @classmethod
@@ -92,6 +94,7 @@ class Settings:
             retention_check_seconds=reader.number(
                 "SIEM_RETENTION_CHECK_SECONDS", cls.retention_check_seconds, 0.1, 86400
             ),
+            max_database_mb=reader.number("SIEM_MAX_DATABASE_MB", cls.max_database_mb, 0, 10_000_000),
             log_level=reader.parse("SIEM_LOG_LEVEL", cls.log_level, _log_level, "one of DEBUG, INFO, WARNING, ERROR"),
         )
         if settings.batch_size > settings.buffer_messages:

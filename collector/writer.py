@@ -10,7 +10,7 @@ from collector import db
 from collector.buffer import Buffer, Received
 from collector.inventory import Inventory
 from collector.notices import Notices
-from collector.rows import build_rows, count_rows
+from collector.rows import build_rows, count_messages, count_rows
 from collector.settings import Settings
 from collector.spool import Spool, SpoolFull
 from collector.stats import Counters
@@ -81,6 +81,7 @@ class Writer(threading.Thread):
         changes = self._inventory.observe(rows.sightings)
         statements = [
             (db.MESSAGES, rows.messages),
+            (db.MESSAGES_COUNTS, count_messages(rows.messages)),
             (db.PACKETFILTER, rows.packetfilter),
             (db.PACKETFILTER_COUNTS, count_rows(rows.packetfilter)),
             (db.ADDRWATCH, rows.addrwatch),

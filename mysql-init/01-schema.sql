@@ -84,3 +84,14 @@ CREATE TABLE IF NOT EXISTS packetfilter_counts (
     packets   INT UNSIGNED      NOT NULL,
     PRIMARY KEY (timestamp, host, action, chain, direction, protocol)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- Messages per 5 minutes by host, severity and program, kept like packetfilter_counts: the
+-- log charts over weeks read this instead of every message.
+CREATE TABLE IF NOT EXISTS messages_counts (
+    timestamp DATETIME          NOT NULL COMMENT 'start of the 5-minute interval, UTC',
+    host      VARCHAR(255)      NOT NULL,
+    severity  TINYINT UNSIGNED  NOT NULL,
+    program   VARCHAR(64)       NOT NULL COMMENT 'empty when the message named none',
+    messages  INT UNSIGNED      NOT NULL,
+    PRIMARY KEY (timestamp, host, severity, program)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

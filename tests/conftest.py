@@ -15,7 +15,7 @@ import pytest
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, free_port
 
 TABLES = ("messages", "packetfilter", "addrwatch")
-DERIVED_TABLES = ("devices", "device_addresses", "device_events", "packetfilter_counts")
+DERIVED_TABLES = ("devices", "device_addresses", "device_events", "packetfilter_counts", "messages_counts")
 
 
 @pytest.fixture(scope="session")

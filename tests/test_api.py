@@ -116,6 +116,20 @@ class TestNumbers:
             totals[point["action"]] += point["count"]
         assert totals == {"DROP": 6, "REJECT": 2}
 
+    def test_ranges_cutting_through_intervals_count_exactly(self, client: httpx.Client) -> None:
+        """Whole 5-minute intervals come from the counts, the cut ones from raw rows: every range adds up."""
+        minutes = [1, 2, 3, 4, 5, 6, 7, 8]  # one packet each, at BASE + minute
+        for start in range(10):
+            for end in range(start + 1, 11):
+                span = {
+                    "since": (BASE + timedelta(minutes=start, seconds=30)).isoformat(),
+                    "until": (BASE + timedelta(minutes=end, seconds=30)).isoformat(),
+                }
+                expected = sum(start < minute <= end for minute in minutes)
+                assert ok(client.get("/api/v1/drops/summary", params=span))["total"] == expected, span
+                series = ok(client.get("/api/v1/drops/timeseries", params={**span, "interval": "5m"}))
+                assert sum(point["count"] for point in series["points"]) == expected, span
+
     def test_drops_top(self, client: httpx.Client) -> None:
         """Top sources and destination ports, most frequent first."""
         sources = ok(client.get("/api/v1/drops/top", params={"by": "src_ip", "limit": 2}))["entries"]

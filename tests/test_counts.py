@@ -8,7 +8,7 @@ import pymysql
 from collector.rows import count_rows
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, lf_framed, send_tcp
-from tests.test_api import DROPS
+from tests.test_api import ALL, DROPS
 
 
 def row(minute: int, second: int, action: str = "DROP", protocol: str | None = "TCP") -> tuple:
@@ -44,4 +44,21 @@ def test_counts_match_the_raw_rows(
     counted = fetch(db, "SELECT action, protocol, SUM(packets) AS n FROM packetfilter_counts GROUP BY 1, 2")
     assert {(r["action"], r["protocol"]): r["n"] for r in raw} == {
         (r["action"], r["protocol"]): r["n"] for r in counted
+    }
+
+
+def test_message_counts_match_the_messages(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """Per host, severity and program, the 5-minute message counts add up to the stored messages."""
+    collector = start_collector(SIEM_BATCH_SIZE="4")
+    send_tcp(collector.port, lf_framed(*ALL, *ALL))
+    assert wait_for(db, "SELECT COUNT(*) FROM messages", 2 * len(ALL)) == 2 * len(ALL)
+    raw = fetch(
+        db, "SELECT host, severity, COALESCE(program, '') AS program, COUNT(*) AS n FROM messages GROUP BY 1, 2, 3"
+    )
+    counted = fetch(db, "SELECT host, severity, program, SUM(messages) AS n FROM messages_counts GROUP BY 1, 2, 3")
+    assert len(raw) > 3
+    assert {(r["host"], r["severity"], r["program"]): r["n"] for r in raw} == {
+        (r["host"], r["severity"], r["program"]): r["n"] for r in counted
     }

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pymysql
 
+from collector.retention import RAW_TABLES, estimate_sizes
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, octet_counted, send_tcp
 
@@ -52,3 +53,29 @@ def test_old_rows_expire_recent_rows_and_devices_stay(
         )
         time.sleep(0.2)
     assert reported == 12002, "each round says what it deleted"
+
+
+def test_size_cap_trims_the_oldest_rows_first(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """Over SIEM_MAX_DATABASE_MB the oldest days of logs go, across tables, until it fits; the newest days stay."""
+    days = range(20, 0, -1)
+    collector = start_collector()
+    send_tcp(collector.port, octet_counted(*[line for day in days for line in lines_at(day, 500)]))
+    assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE program = 'app'", 500 * len(days), timeout=60) == 10000
+    collector.stop()
+    with db.cursor() as cursor:
+        for table in RAW_TABLES:
+            cursor.execute(f"ANALYZE TABLE {table}")
+            cursor.fetchall()
+    full = sum(estimate_sizes(db)[0].values())
+    cap_mb = full * 0.7 / 2**20
+
+    collector = start_collector(SIEM_MAX_DATABASE_MB=f"{cap_mb:.3f}", SIEM_RETENTION_CHECK_SECONDS="0.5")
+    assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE message LIKE 'day-20 %'", 0, timeout=60) == 0
+    assert wait_for(db, "SELECT COUNT(*) FROM addrwatch WHERE timestamp < UTC_TIMESTAMP() - INTERVAL 19 DAY", 0) == 0
+    kept = {row["message"].split()[0] for row in fetch(db, "SELECT message FROM messages WHERE program = 'app'")}
+    assert {"day-1", "day-2", "day-3"} <= kept, "the newest days stay"
+    assert len(kept) < len(days)
+    notices = fetch(db, "SELECT message FROM messages WHERE program = 'siem-collector' AND message LIKE 'size cap:%'")
+    assert notices, "the trim is reported"

@@ -1,6 +1,13 @@
-"""Packet-filter summaries: counts by action/chain/protocol, over time, and top talkers."""
+"""Packet-filter summaries: counts by action/chain/protocol, over time, and top talkers.
 
-from datetime import timedelta
+Counts by action, chain, direction and protocol come from the collector's 5-minute
+`packetfilter_counts` for every whole bucket in the range and from raw rows for the
+minutes at either edge: exact, and fast over months. Filters on addresses, and
+top lists of other columns, read the raw rows.
+"""
+
+from collections import Counter
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -15,6 +22,7 @@ router = APIRouter(prefix="/drops", tags=["drops"])
 
 _INTERVALS = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}
 _MAX_POINTS = 5000
+_BUCKET = timedelta(minutes=5)  # packetfilter_counts' resolution
 
 
 class TopField(StrEnum):
@@ -53,10 +61,14 @@ class DropFilter:
         self.span = span
         conditions = ["timestamp >= %s", "timestamp < %s"]
         self.params: list[object] = [span.since, span.until]
+        counted: list[str] = []
         for column, value in (("host", host), ("action", action), ("chain", chain)):
             if value is not None:
-                conditions.append(f"{column} = %s")
+                counted.append(f"{column} = %s")
                 self.params.append(value.upper() if column == "action" else value)
+        conditions += counted
+        self.counted_where = " AND ".join(counted) or "TRUE"
+        self.counted_params = self.params[2:]
         for column, value in (("src_ip", src_ip), ("dst_ip", dst_ip)):
             if value is not None:
                 ip = normalise_ip(value)
@@ -65,15 +77,58 @@ class DropFilter:
                 conditions.append(f"{column} = %s")
                 self.params.append(ip)
         self.where = " AND ".join(conditions)
+        self.countable = src_ip is None and dst_ip is None
+
+    def whole_buckets(self) -> tuple[datetime, datetime] | None:
+        """The 5-minute buckets lying wholly inside the range, if the counts can answer for them."""
+        if not self.countable:
+            return None
+        first = _floor(self.span.since)
+        if first < self.span.since:
+            first += _BUCKET
+        last = _floor(self.span.until)
+        return (first, last) if first < last else None
+
+
+def _floor(moment: datetime) -> datetime:
+    """The start of the 5-minute bucket holding `moment`."""
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
 
 
 FilterDep = Annotated[DropFilter, Depends()]
 
 
+def _tally(db: DbDep, filters: DropFilter, groups: str, counted_groups: str) -> Counter:
+    """Rows per group in the range: whole 5-minute buckets from the counts, the rest from raw rows.
+
+    `groups` are expressions over packetfilter, `counted_groups` the same over
+    packetfilter_counts (which stores a missing protocol as ''); both constant.
+    """
+    tally: Counter = Counter()
+    positions = ", ".join(str(i + 1) for i in range(groups.count(" AS ")))  # every group expression is named
+    buckets = filters.whole_buckets()
+    raw_time, raw_params = "timestamp >= %s AND timestamp < %s", [filters.span.since, filters.span.until]
+    if buckets is not None:
+        sql = (
+            f"SELECT {counted_groups}, SUM(packets) AS n FROM packetfilter_counts"
+            f" WHERE timestamp >= %s AND timestamp < %s AND {filters.counted_where} GROUP BY {positions}"
+        )
+        for row in query(db, sql, [*buckets, *filters.counted_params]):
+            tally[tuple(row.values())[:-1]] += int(row["n"])
+        raw_time = "((timestamp >= %s AND timestamp < %s) OR (timestamp >= %s AND timestamp < %s))"
+        raw_params = [filters.span.since, buckets[0], buckets[1], filters.span.until]
+    where = filters.where.replace("timestamp >= %s AND timestamp < %s", raw_time, 1)
+    sql = f"SELECT {groups}, COUNT(*) AS n FROM packetfilter WHERE {where} GROUP BY {positions}"
+    for row in query(db, sql, [*raw_params, *filters.params[2:]]):
+        tally[tuple(row.values())[:-1]] += row["n"]
+    return tally
+
+
 def _counts(db: DbDep, column: str, filters: DropFilter) -> dict[str, int]:
     """Rows per value of one constant column name."""
-    sql = f"SELECT {column} AS value, COUNT(*) AS n FROM packetfilter WHERE {filters.where} GROUP BY {column}"
-    return {str(row["value"]): row["n"] for row in query(db, sql, filters.params) if row["value"] is not None}
+    counted = f"NULLIF({column}, '')" if column == "protocol" else column
+    tally = _tally(db, filters, f"{column} AS value", f"{counted} AS value")
+    return {str(value): n for (value,), n in sorted(tally.items(), key=str) if value is not None}
 
 
 @router.get("/summary", response_model=DropsSummary)
@@ -112,13 +167,15 @@ def timeseries(
     seconds = _INTERVALS[name]
     if (filters.span.until - filters.span.since).total_seconds() / seconds > _MAX_POINTS:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"interval {name} gives more than {_MAX_POINTS} points")
-    action = ", action" if split else ""
-    sql = (
-        f"SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV %s * %s) AS time{action}, COUNT(*) AS count"
-        f" FROM packetfilter WHERE {filters.where} GROUP BY 1{action} ORDER BY 1{action}"
-    )
-    rows = query(db, sql, [seconds, seconds, *filters.params])
-    points = [TimeseriesPoint(time=row["time"], count=row["count"], action=row.get("action")) for row in rows]
+    bucket = f"FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV {seconds} * {seconds}) AS time"
+    groups = f"{bucket}, action AS action" if split else bucket
+    if seconds % int(_BUCKET.total_seconds()):
+        filters.countable = False  # minute points need the raw rows
+    tally = _tally(db, filters, groups, groups)
+    points = [
+        TimeseriesPoint(time=key[0], count=n, action=key[1] if split else None)
+        for key, n in sorted(tally.items(), key=lambda item: (item[0][0], item[0][1:]))
+    ]
     return Timeseries(since=filters.span.since, until=filters.span.until, interval=name, points=points)
 
 
@@ -131,14 +188,14 @@ def top(
 ) -> Top:
     """The most frequent values of one field among packet-filter rows in the range."""
     column = by.value
-    sql = (
-        f"SELECT {column} AS value, COUNT(*) AS count FROM packetfilter"
-        f" WHERE {filters.where} AND {column} IS NOT NULL GROUP BY {column} ORDER BY count DESC, value LIMIT %s"
-    )
-    rows = query(db, sql, [*filters.params, limit])
-    return Top(
-        since=filters.span.since,
-        until=filters.span.until,
-        by=column,
-        entries=[TopEntry(value=row["value"], count=row["count"]) for row in rows],
-    )
+    if by is TopField.protocol:
+        tally = _tally(db, filters, "protocol AS value", "NULLIF(protocol, '') AS value")
+        ranked = sorted(((n, value) for (value,), n in tally.items() if value is not None), key=lambda e: (-e[0], e[1]))
+        entries = [TopEntry(value=value, count=n) for n, value in ranked[:limit]]
+    else:
+        sql = (
+            f"SELECT {column} AS value, COUNT(*) AS count FROM packetfilter"
+            f" WHERE {filters.where} AND {column} IS NOT NULL GROUP BY {column} ORDER BY count DESC, value LIMIT %s"
+        )
+        entries = [TopEntry(value=row["value"], count=row["count"]) for row in query(db, sql, [*filters.params, limit])]
+    return Top(since=filters.span.since, until=filters.span.until, by=column, entries=entries)
