@@ -59,6 +59,16 @@ MESSAGES_COUNTS = _insert(
     ("timestamp", "host", "severity", "program", "messages"),
     "messages = messages + VALUES(messages)",
 )
+PACKETFILTER_PORTS = _insert(
+    "packetfilter_ports",
+    ("timestamp", "host", "action", "chain", "protocol", "dst_port", "packets"),
+    "packets = packets + VALUES(packets)",
+)
+PACKETFILTER_MACS = _insert(
+    "packetfilter_macs",
+    ("timestamp", "host", "action", "chain", "mac", "packets", "last_seen"),
+    "packets = packets + VALUES(packets), last_seen = GREATEST(last_seen, VALUES(last_seen))",
+)
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
 # Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE when a batch has enough rows.

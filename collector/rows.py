@@ -119,6 +119,36 @@ def count_rows(packetfilter: list[tuple]) -> list[tuple]:
     return [(*key, packets) for key, packets in counts.items()]
 
 
+_RANKED = itemgetter(*(PACKETFILTER_COLUMNS.index(name) for name in ("host", "action", "chain")))
+_DST_PORT = PACKETFILTER_COLUMNS.index("dst_port")
+_MAC = PACKETFILTER_COLUMNS.index("mac")
+
+
+def count_ports_and_macs(packetfilter: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """Fold a batch's packet-filter rows into hourly rows per destination port and per sending MAC.
+
+    Ports: (hour, host, action, chain, protocol, dst_port, packets); MACs:
+    (hour, host, action, chain, mac, packets, newest time).
+    """
+    ports: Counter[tuple] = Counter()
+    macs: dict[tuple, list] = {}
+    for row in packetfilter:
+        moment = row[0]
+        hour = moment.replace(minute=0, second=0, microsecond=0)
+        ranked = _RANKED(row)
+        if row[_DST_PORT] is not None:
+            ports[(hour, *ranked, row[_PROTOCOL] or "", row[_DST_PORT])] += 1
+        mac = row[_MAC]
+        if mac is not None:
+            seen = macs.get(key := (hour, *ranked, mac))
+            if seen is None:
+                macs[key] = [1, moment]
+            else:
+                seen[0] += 1
+                seen[1] = max(seen[1], moment)
+    return [(*key, n) for key, n in ports.items()], [(*key, n, last) for key, (n, last) in macs.items()]
+
+
 _MESSAGE_COUNTED = itemgetter(*(MESSAGE_COLUMNS.index(name) for name in ("host", "severity")))
 _PROGRAM = MESSAGE_COLUMNS.index("program")
 

@@ -10,7 +10,7 @@ from collector import db
 from collector.buffer import Buffer, Received
 from collector.inventory import Inventory
 from collector.notices import Notices
-from collector.rows import build_rows, count_messages, count_rows
+from collector.rows import build_rows, count_messages, count_ports_and_macs, count_rows
 from collector.settings import Settings
 from collector.spool import Spool, SpoolFull
 from collector.stats import Counters
@@ -79,11 +79,14 @@ class Writer(threading.Thread):
         """Insert a batch with its inventory changes; False (and the connection dropped) if MariaDB went away."""
         rows = build_rows(batch, self._settings.zone, self._settings.lan_interfaces)
         changes = self._inventory.observe(rows.sightings)
+        ports, macs = count_ports_and_macs(rows.packetfilter)
         statements = [
             (db.MESSAGES, rows.messages),
             (db.MESSAGES_COUNTS, count_messages(rows.messages)),
             (db.PACKETFILTER, rows.packetfilter),
             (db.PACKETFILTER_COUNTS, count_rows(rows.packetfilter)),
+            (db.PACKETFILTER_PORTS, ports),
+            (db.PACKETFILTER_MACS, macs),
             (db.ADDRWATCH, rows.addrwatch),
             (db.DEVICES, changes.devices),
             (db.DEVICE_ADDRESSES, changes.addresses),

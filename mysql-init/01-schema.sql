@@ -95,3 +95,27 @@ CREATE TABLE IF NOT EXISTS messages_counts (
     messages  INT UNSIGNED      NOT NULL,
     PRIMARY KEY (timestamp, host, severity, program)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- Packets per hour by destination port, and by sending MAC, kept by the collector with every batch
+-- like the counts above: the "top ports" and "blocked home devices" rankings over weeks read these.
+CREATE TABLE IF NOT EXISTS packetfilter_ports (
+    timestamp DATETIME          NOT NULL COMMENT 'start of the hour, UTC',
+    host      VARCHAR(255)      NOT NULL,
+    action    VARCHAR(16)       NOT NULL,
+    chain     VARCHAR(32)       NOT NULL,
+    protocol  VARCHAR(8)        NOT NULL COMMENT 'empty when the line named none',
+    dst_port  SMALLINT UNSIGNED NOT NULL,
+    packets   INT UNSIGNED      NOT NULL,
+    PRIMARY KEY (timestamp, host, action, chain, protocol, dst_port)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS packetfilter_macs (
+    timestamp DATETIME          NOT NULL COMMENT 'start of the hour, UTC',
+    host      VARCHAR(255)      NOT NULL,
+    action    VARCHAR(16)       NOT NULL,
+    chain     VARCHAR(32)       NOT NULL,
+    mac       CHAR(17)          NOT NULL COMMENT 'sending device: source half of MAC=',
+    packets   INT UNSIGNED      NOT NULL,
+    last_seen DATETIME(3)       NOT NULL COMMENT 'newest packet of the hour',
+    PRIMARY KEY (timestamp, host, action, chain, mac)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

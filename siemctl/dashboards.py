@@ -20,15 +20,19 @@ OUTPUT = Path(__file__).resolve().parent.parent / "grafana" / "dashboards"
 BLOCKED = "action IN ('DROP', 'REJECT')"
 COUNTS = "packetfilter_counts"  # 5-minute rollup the collector keeps; charts over weeks read it
 MESSAGE_COUNTS = "messages_counts"  # the same for messages, by host, severity and program
+# Whole hours of the range, for the hourly rollups (packetfilter_ports, packetfilter_macs); the
+# minutes before the first and after the last whole hour are counted from raw rows.
+HOUR_FROM = "FROM_UNIXTIME(CEIL($__unixEpochFrom() / 3600) * 3600)"
+HOUR_TO = "FROM_UNIXTIME(FLOOR($__unixEpochTo() / 3600) * 3600)"
+WHOLE_HOURS = f"timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO}"
+EDGE_MINUTES = f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {HOUR_TO})"
 COUNTS_RESOLUTION = "5m"
 
 
 def firewall() -> dict[str, Any]:
     """Drops and rejects: over time, by direction, top talkers, and the home devices being blocked."""
-    where = (
-        f"$__timeFilter(timestamp) AND {var_in('host', 'host')} AND {var_in('action', 'action')}"
-        f" AND {var_in('chain', 'chain')}"
-    )
+    filters = f"{var_in('host', 'host')} AND {var_in('action', 'action')} AND {var_in('chain', 'chain')}"
+    where = f"$__timeFilter(timestamp) AND {filters}"
     variables = [
         query_variable(name, label, f"SELECT DISTINCT {name} FROM {COUNTS} WHERE $__timeFilter(timestamp) ORDER BY 1")
         for name, label in (("host", "Router"), ("action", "Action"), ("chain", "Chain / zone"))
@@ -53,7 +57,16 @@ def firewall() -> dict[str, Any]:
         over_time("By chain or zone", "chain", "The zone (fw4) or chain (A=/C= prefix) that logged them."),
         over_time("Inbound, outbound, forwarded", "direction", "From IN=/OUT=: in = to the router, out = from it."),
         top("Top source addresses", "src_ip", "src_ip", "Who sends the most blocked packets."),
-        top("Top destination ports", "CONCAT(protocol, '/', dst_port)", "dst_port", "What they are trying to reach."),
+        barchart(
+            "Top destination ports",
+            "SELECT dst_port, CAST(SUM(packets) AS UNSIGNED) AS packets FROM ("
+            "SELECT CONCAT(NULLIF(protocol, ''), '/', dst_port) AS dst_port, SUM(packets) AS packets"
+            f" FROM packetfilter_ports WHERE {WHOLE_HOURS} AND {filters} GROUP BY 1"
+            " UNION ALL SELECT CONCAT(protocol, '/', dst_port), COUNT(*) FROM packetfilter"
+            f" WHERE {EDGE_MINUTES} AND {filters} AND dst_port IS NOT NULL GROUP BY 1"
+            ") AS ranked GROUP BY 1 ORDER BY packets DESC LIMIT 10",
+            "What they are trying to reach.",
+        ),
         barchart(
             "Protocols",
             f"SELECT protocol, CAST(SUM(packets) AS UNSIGNED) AS packets FROM {COUNTS} WHERE {where} AND protocol <> ''"
@@ -62,11 +75,15 @@ def firewall() -> dict[str, Any]:
         ),
         table(
             "Home devices whose traffic is blocked",
-            "SELECT COALESCE(d.name, d.hostname, p.mac) AS device, d.vendor, p.mac, COUNT(*) AS blocked,"
-            " COUNT(DISTINCT p.dst_ip) AS destinations, MAX(p.timestamp) AS last_blocked"
-            " FROM packetfilter AS p JOIN devices AS d ON d.mac = p.mac"
-            f" WHERE $__timeFilter(p.timestamp) AND p.{BLOCKED} AND {var_in('p.host', 'host')}"
-            " GROUP BY p.mac, d.name, d.hostname, d.vendor ORDER BY blocked DESC LIMIT 20",
+            "SELECT COALESCE(d.name, d.hostname, t.mac) AS device, d.vendor, t.mac,"
+            " CAST(SUM(t.packets) AS UNSIGNED) AS blocked,"
+            " MAX(t.last_seen) AS last_blocked FROM ("
+            "SELECT mac, SUM(packets) AS packets, MAX(last_seen) AS last_seen FROM packetfilter_macs"
+            f" WHERE {WHOLE_HOURS} AND {BLOCKED} AND {var_in('host', 'host')} GROUP BY mac"
+            " UNION ALL SELECT mac, COUNT(*), MAX(timestamp) FROM packetfilter"
+            f" WHERE {EDGE_MINUTES} AND {BLOCKED} AND {var_in('host', 'host')} AND mac IS NOT NULL GROUP BY mac"
+            ") AS t JOIN devices AS d ON d.mac = t.mac"
+            " GROUP BY t.mac, d.name, d.hostname, d.vendor ORDER BY blocked DESC LIMIT 20",
             "Devices from the inventory (by MAC) whose packets were dropped or rejected.",
             width=24,
             height=8,

@@ -70,16 +70,18 @@ def expand(
     def macro(match: re.Match) -> str:
         name, args = match.group(1), [part.strip() for part in match.group(2).split(",")]
         column = args[0]
-        if name in {"time", "timeEpoch"}:
-            return f"UNIX_TIMESTAMP({column}) as time_sec"
-        if name == "timeFilter":
-            return f"{column} BETWEEN FROM_UNIXTIME({frm}) AND FROM_UNIXTIME({to})"
-        if name == "timeFrom":
-            return f"FROM_UNIXTIME({frm})"
-        if name == "timeTo":
-            return f"FROM_UNIXTIME({to})"
-        if name == "unixEpochFilter":
-            return f"{column} >= {frm} AND {column} <= {to}"
+        simple = {
+            "time": f"UNIX_TIMESTAMP({column}) as time_sec",
+            "timeEpoch": f"UNIX_TIMESTAMP({column}) as time_sec",
+            "timeFilter": f"{column} BETWEEN FROM_UNIXTIME({frm}) AND FROM_UNIXTIME({to})",
+            "timeFrom": f"FROM_UNIXTIME({frm})",
+            "timeTo": f"FROM_UNIXTIME({to})",
+            "unixEpochFrom": str(frm),
+            "unixEpochTo": str(to),
+            "unixEpochFilter": f"{column} >= {frm} AND {column} <= {to}",
+        }
+        if name in simple:
+            return simple[name]
         base = name.removesuffix("Alias")
         if base in {"timeGroup", "unixEpochGroup"}:
             step = interval_seconds(args[1])

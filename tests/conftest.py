@@ -15,7 +15,10 @@ import pytest
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, free_port
 
 TABLES = ("messages", "packetfilter", "addrwatch")
-DERIVED_TABLES = ("devices", "device_addresses", "device_events", "packetfilter_counts", "messages_counts")
+DERIVED_TABLES = (
+    "devices", "device_addresses", "device_events",
+    "packetfilter_counts", "messages_counts", "packetfilter_ports", "packetfilter_macs",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

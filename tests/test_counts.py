@@ -62,3 +62,22 @@ def test_message_counts_match_the_messages(
     assert {(r["host"], r["severity"], r["program"]): r["n"] for r in raw} == {
         (r["host"], r["severity"], r["program"]): r["n"] for r in counted
     }
+
+
+def test_hourly_port_and_mac_counts_match_the_raw_rows(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """Across batches, packets per destination port and per sending MAC add up to the raw rows, newest time too."""
+    collector = start_collector(SIEM_BATCH_SIZE="3")
+    send_tcp(collector.port, lf_framed(*DROPS, *DROPS))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", 2 * len(DROPS)) == 2 * len(DROPS)
+    raw = fetch(
+        db, "SELECT protocol, dst_port, COUNT(*) AS n FROM packetfilter WHERE dst_port IS NOT NULL GROUP BY 1, 2"
+    )
+    counted = fetch(db, "SELECT protocol, dst_port, SUM(packets) AS n FROM packetfilter_ports GROUP BY 1, 2")
+    assert {(r["protocol"], r["dst_port"]): r["n"] for r in raw} == {
+        (r["protocol"], r["dst_port"]): r["n"] for r in counted
+    }
+    raw = fetch(db, "SELECT mac, COUNT(*) AS n, MAX(timestamp) AS last FROM packetfilter GROUP BY 1")
+    counted = fetch(db, "SELECT mac, SUM(packets) AS n, MAX(last_seen) AS last FROM packetfilter_macs GROUP BY 1")
+    assert {r["mac"]: (r["n"], r["last"]) for r in raw} == {r["mac"]: (r["n"], r["last"]) for r in counted}

@@ -5,13 +5,14 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pymysql
 import pytest
 import yaml
 
 from siemctl import dashboards
 from siemctl.macros import ALL, expand
-from tests.conftest import DERIVED_TABLES, TABLES, wait_for
+from tests.conftest import API_TOKEN, DERIVED_TABLES, TABLES, wait_for
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, lf_framed, send_tcp
 
 GRAFANA = ROOT / "grafana"
@@ -210,3 +211,50 @@ def test_macro_expansion_matches_grafana() -> None:
     assert expand("IN ($host)", start, end, values={"host": ALL}, definitions=definitions) == "IN ('__all')"
     assert expand("IN ($host)", start, end, values={"host": ["a", "o'b"]}, definitions=definitions) == "IN ('a','o''b')"
     assert expand("LIKE ${f:sqlstring}", start, end, values={"f": "x'y"}) == "LIKE 'x''y'"
+
+
+def panel_sql(board: str, title: str, start: datetime, end: datetime) -> str:
+    """One panel's query as Grafana sends it for this range, every variable at All."""
+    panel = next(panel for panel in LOADED[board]["panels"] if panel["title"] == title)
+    return expand(panel["targets"][0]["rawSql"], start, end, interval=300, definitions=variables_of(LOADED[board]))
+
+
+# Ranges that start and end inside an hour, span several whole hours, or fit inside one hour.
+RANGES = [(200, 10), (95, 61), (30, 0), (213, 0), (150, 149)]
+
+
+@pytest.mark.parametrize(("first", "last"), RANGES)
+def test_hourly_rankings_equal_counting_raw_rows(
+    reader: pymysql.connections.Connection, api_url: str, first: int, last: int
+) -> None:
+    """Top ports and blocked devices (panels and API), from hourly rollups plus raw edge minutes, match raw rows."""
+    start = NOW.replace(tzinfo=UTC) - timedelta(minutes=first, seconds=30)
+    end = NOW.replace(tzinfo=UTC) - timedelta(minutes=last, seconds=-30)
+    between = f"timestamp BETWEEN FROM_UNIXTIME({int(start.timestamp())}) AND FROM_UNIXTIME({int(end.timestamp())})"
+    _, ports = run(reader, panel_sql("firewall", "Top destination ports", start, end))
+    _, raw_ports = run(
+        reader,
+        f"SELECT CONCAT(protocol, '/', dst_port), COUNT(*) FROM packetfilter WHERE {between}"
+        " AND dst_port IS NOT NULL GROUP BY 1",
+    )
+    assert dict(ports) == dict(raw_ports)
+    assert ports or first - last < 30, "a long range holds packets"
+    _, devices = run(reader, panel_sql("firewall", "Home devices whose traffic is blocked", start, end))
+    _, raw_devices = run(
+        reader,
+        f"SELECT p.mac, COUNT(*), MAX(p.timestamp) FROM packetfilter AS p JOIN devices AS d ON d.mac = p.mac"
+        f" WHERE p.{between} AND p.action IN ('DROP', 'REJECT') GROUP BY 1",
+    )
+    assert {row[2]: (row[3], row[4]) for row in devices} == {row[0]: (row[1], row[2]) for row in raw_devices}
+
+    span = {"since": start.replace(tzinfo=None).isoformat(), "until": end.replace(tzinfo=None).isoformat()}
+    headers = {"Authorization": f"Bearer {API_TOKEN}"}
+    for field in ("dst_port", "mac"):
+        response = httpx.get(
+            f"{api_url}/api/v1/drops/top", params={**span, "by": field, "limit": 1000}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        _, raw = run(
+            reader, f"SELECT {field}, COUNT(*) FROM packetfilter WHERE {between} AND {field} IS NOT NULL GROUP BY 1"
+        )
+        assert {entry["value"]: entry["count"] for entry in response.json()["entries"]} == dict(raw), field

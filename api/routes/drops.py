@@ -1,15 +1,16 @@
 """Packet-filter summaries: counts by action/chain/protocol, over time, and top talkers.
 
 Counts by action, chain, direction and protocol come from the collector's 5-minute
-`packetfilter_counts` for every whole bucket in the range and from raw rows for the
-minutes at either edge: exact, and fast over months. Filters on addresses, and
-top lists of other columns, read the raw rows.
+`packetfilter_counts`, rankings of ports and MACs from its hourly `packetfilter_ports`
+and `packetfilter_macs`, for every whole bucket in the range, and from raw rows for
+the minutes at either edge: exact, and fast over months. Filters on addresses, and
+rankings of addresses, read the raw rows.
 """
 
 from collections import Counter
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
@@ -22,7 +23,18 @@ router = APIRouter(prefix="/drops", tags=["drops"])
 
 _INTERVALS = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}
 _MAX_POINTS = 5000
-_BUCKET = timedelta(minutes=5)  # packetfilter_counts' resolution
+
+
+class Rollup(NamedTuple):
+    """A table the collector keeps of packet-filter rows added up per time bucket."""
+
+    table: str
+    bucket: timedelta
+
+
+COUNTS = Rollup("packetfilter_counts", timedelta(minutes=5))  # by host, action, chain, direction, protocol
+PORTS = Rollup("packetfilter_ports", timedelta(hours=1))  # by host, action, chain, protocol, dst_port
+MACS = Rollup("packetfilter_macs", timedelta(hours=1))  # by host, action, chain, mac
 
 
 class TopField(StrEnum):
@@ -79,38 +91,38 @@ class DropFilter:
         self.where = " AND ".join(conditions)
         self.countable = src_ip is None and dst_ip is None
 
-    def whole_buckets(self) -> tuple[datetime, datetime] | None:
-        """The 5-minute buckets lying wholly inside the range, if the counts can answer for them."""
+    def whole_buckets(self, bucket: timedelta) -> tuple[datetime, datetime] | None:
+        """The buckets lying wholly inside the range, if a rollup can answer for them."""
         if not self.countable:
             return None
-        first = _floor(self.span.since)
+        first = _floor(self.span.since, bucket)
         if first < self.span.since:
-            first += _BUCKET
-        last = _floor(self.span.until)
+            first += bucket
+        last = _floor(self.span.until, bucket)
         return (first, last) if first < last else None
 
 
-def _floor(moment: datetime) -> datetime:
-    """The start of the 5-minute bucket holding `moment`."""
-    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+def _floor(moment: datetime, bucket: timedelta) -> datetime:
+    """The start of the bucket holding `moment` (buckets counted from midnight UTC)."""
+    return datetime.min + (moment - datetime.min) // bucket * bucket
 
 
 FilterDep = Annotated[DropFilter, Depends()]
 
 
-def _tally(db: DbDep, filters: DropFilter, groups: str, counted_groups: str) -> Counter:
-    """Rows per group in the range: whole 5-minute buckets from the counts, the rest from raw rows.
+def _tally(db: DbDep, filters: DropFilter, groups: str, counted_groups: str, rollup: Rollup = COUNTS) -> Counter:
+    """Rows per group in the range: whole buckets from a rollup, the rest from raw rows.
 
-    `groups` are expressions over packetfilter, `counted_groups` the same over
-    packetfilter_counts (which stores a missing protocol as ''); both constant.
+    `groups` are named expressions over packetfilter, `counted_groups` the same
+    over the rollup (which stores a missing protocol as ''); both constant.
     """
     tally: Counter = Counter()
     positions = ", ".join(str(i + 1) for i in range(groups.count(" AS ")))  # every group expression is named
-    buckets = filters.whole_buckets()
+    buckets = filters.whole_buckets(rollup.bucket)
     raw_time, raw_params = "timestamp >= %s AND timestamp < %s", [filters.span.since, filters.span.until]
     if buckets is not None:
         sql = (
-            f"SELECT {counted_groups}, SUM(packets) AS n FROM packetfilter_counts"
+            f"SELECT {counted_groups}, SUM(packets) AS n FROM {rollup.table}"
             f" WHERE timestamp >= %s AND timestamp < %s AND {filters.counted_where} GROUP BY {positions}"
         )
         for row in query(db, sql, [*buckets, *filters.counted_params]):
@@ -169,7 +181,7 @@ def timeseries(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"interval {name} gives more than {_MAX_POINTS} points")
     bucket = f"FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV {seconds} * {seconds}) AS time"
     groups = f"{bucket}, action AS action" if split else bucket
-    if seconds % int(_BUCKET.total_seconds()):
+    if seconds % int(COUNTS.bucket.total_seconds()):
         filters.countable = False  # minute points need the raw rows
     tally = _tally(db, filters, groups, groups)
     points = [
@@ -188,8 +200,10 @@ def top(
 ) -> Top:
     """The most frequent values of one field among packet-filter rows in the range."""
     column = by.value
-    if by is TopField.protocol:
-        tally = _tally(db, filters, "protocol AS value", "NULLIF(protocol, '') AS value")
+    rollup = {TopField.protocol: COUNTS, TopField.dst_port: PORTS, TopField.mac: MACS}.get(by)
+    if rollup is not None:
+        counted = "NULLIF(protocol, '')" if by is TopField.protocol else column
+        tally = _tally(db, filters, f"{column} AS value", f"{counted} AS value", rollup)
         ranked = sorted(((n, value) for (value,), n in tally.items() if value is not None), key=lambda e: (-e[0], e[1]))
         entries = [TopEntry(value=value, count=n) for n, value in ranked[:limit]]
     else:
