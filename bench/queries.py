@@ -20,6 +20,7 @@ import pymysql
 
 from bench import ACCOUNTS
 from collector import db as collector_db
+from collector.rankings import rank_hours
 from collector.rows import count_messages, count_ports_and_macs, count_rows
 from siemctl import dashboards
 from siemctl.macros import expand
@@ -111,6 +112,9 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
                     cursor.executemany(collector_db.MESSAGES_COUNTS, count_messages(rows))
             print(f"\r{table}: {min(total, start + chunk)}/{total}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
+    began = time.monotonic()
+    hours = rank_hours(connection, NOW, limit=10**6)  # what the collector does an hour at a time
+    print(f"ranked sources of {hours} hours in {time.monotonic() - began:.0f} s", file=sys.stderr)
     with connection.cursor() as cursor:
         for i, mac in enumerate(macs):
             seen = START + timedelta(hours=i)

@@ -10,6 +10,7 @@ import time
 from collector.buffer import Buffer
 from collector.notices import Notices
 from collector.notifier import Notifier
+from collector.rankings import Ranker
 from collector.retention import Janitor
 from collector.server import Listener, kernel_udp_drops
 from collector.settings import Settings, SettingsError
@@ -41,6 +42,8 @@ async def serve(settings: Settings) -> int:
         notifier.start()
     janitor = Janitor(settings, notices)
     janitor.start()
+    ranker = Ranker(settings)
+    ranker.start()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -54,6 +57,7 @@ async def serve(settings: Settings) -> int:
     monitor.cancel()
     await listener.close()
     janitor.stop()
+    ranker.stop()
     writer.stop()
     await asyncio.to_thread(writer.join)
     if notifier is not None:

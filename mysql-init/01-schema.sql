@@ -119,3 +119,16 @@ CREATE TABLE IF NOT EXISTS packetfilter_macs (
     last_seen DATETIME(3)       NOT NULL COMMENT 'newest packet of the hour',
     PRIMARY KEY (timestamp, host, action, chain, mac)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- Each finished hour's 50 most frequent source addresses per host, action and chain, exactly, and
+-- one row (src_ip '') with the rest; ranked by the collector from the raw rows a few minutes after
+-- the hour ends. "Top source addresses" over weeks adds these up instead of grouping every packet.
+CREATE TABLE IF NOT EXISTS packetfilter_sources (
+    timestamp DATETIME          NOT NULL COMMENT 'start of the hour, UTC',
+    host      VARCHAR(255)      NOT NULL,
+    action    VARCHAR(16)       NOT NULL,
+    chain     VARCHAR(32)       NOT NULL,
+    src_ip    VARCHAR(45)       NOT NULL COMMENT 'empty: every source outside the hour''s top 50',
+    packets   INT UNSIGNED      NOT NULL,
+    PRIMARY KEY (timestamp, host, action, chain, src_ip)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

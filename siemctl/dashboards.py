@@ -26,6 +26,10 @@ HOUR_FROM = "FROM_UNIXTIME(CEIL($__unixEpochFrom() / 3600) * 3600)"
 HOUR_TO = "FROM_UNIXTIME(FLOOR($__unixEpochTo() / 3600) * 3600)"
 WHOLE_HOURS = f"timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO}"
 EDGE_MINUTES = f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {HOUR_TO})"
+# packetfilter_sources holds hours that ended at least 15 minutes ago (collector/rankings.py, READY_LAG).
+RANKED_TO = "FROM_UNIXTIME(LEAST(FLOOR($__unixEpochTo() / 3600), FLOOR((UNIX_TIMESTAMP() - 900) / 3600)) * 3600)"
+RANKED_HOURS = f"timestamp >= {HOUR_FROM} AND timestamp < {RANKED_TO}"
+UNRANKED_MINUTES = f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {RANKED_TO})"
 COUNTS_RESOLUTION = "5m"
 
 
@@ -45,18 +49,20 @@ def firewall() -> dict[str, Any]:
         )
         return timeseries(title, sql, description, width=8, min_interval=COUNTS_RESOLUTION)
 
-    def top(title: str, label: str, column: str, description: str) -> dict:
-        sql = (
-            f"SELECT {label} AS {column.rsplit('.', maxsplit=1)[-1]}, COUNT(*) AS packets FROM packetfilter"
-            f" WHERE {where} AND {column} IS NOT NULL GROUP BY 1 ORDER BY packets DESC LIMIT 10"
-        )
-        return barchart(title, sql, description)
-
     panels = [
         over_time("Packets by action", "action", "Logged packets per interval, one colour per verdict."),
         over_time("By chain or zone", "chain", "The zone (fw4) or chain (A=/C= prefix) that logged them."),
         over_time("Inbound, outbound, forwarded", "direction", "From IN=/OUT=: in = to the router, out = from it."),
-        top("Top source addresses", "src_ip", "src_ip", "Who sends the most blocked packets."),
+        barchart(
+            "Top source addresses",
+            "SELECT src_ip, CAST(SUM(packets) AS UNSIGNED) AS packets FROM ("
+            "SELECT src_ip, SUM(packets) AS packets FROM packetfilter_sources"
+            f" WHERE {RANKED_HOURS} AND {filters} AND src_ip <> '' GROUP BY 1"
+            " UNION ALL SELECT src_ip, COUNT(*) FROM packetfilter"
+            f" WHERE {UNRANKED_MINUTES} AND {filters} AND src_ip IS NOT NULL GROUP BY 1"
+            ") AS ranked GROUP BY 1 ORDER BY packets DESC LIMIT 10",
+            "Who sends the most logged packets (per finished hour, each hour's top 50 count).",
+        ),
         barchart(
             "Top destination ports",
             "SELECT dst_port, CAST(SUM(packets) AS UNSIGNED) AS packets FROM ("

@@ -10,6 +10,7 @@ import pymysql
 import pytest
 import yaml
 
+from collector.rankings import rank_hours
 from siemctl import dashboards
 from siemctl.macros import ALL, expand
 from tests.conftest import API_TOKEN, DERIVED_TABLES, TABLES, wait_for
@@ -69,6 +70,7 @@ def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pyt
     send_tcp(collector.port, lf_framed(*lines))
     assert wait_for(root, "SELECT COUNT(*) FROM messages", len(lines)) == len(lines)
     assert collector.stop() == 0
+    rank_hours(root, datetime.now(UTC).replace(tzinfo=None))  # what the collector does a few minutes after an hour
     root.close()
     connection = mariadb.connect(
         "siem", user="siem_reader", password=db_env["SIEM_READER_PASSWORD"], init_command="SET time_zone = '+00:00'"
@@ -227,7 +229,7 @@ RANGES = [(200, 10), (95, 61), (30, 0), (213, 0), (150, 149)]
 def test_hourly_rankings_equal_counting_raw_rows(
     reader: pymysql.connections.Connection, api_url: str, first: int, last: int
 ) -> None:
-    """Top ports and blocked devices (panels and API), from hourly rollups plus raw edge minutes, match raw rows."""
+    """Top ports, sources and blocked devices (panels and API), from hourly rollups plus raw edges, match raw rows."""
     start = NOW.replace(tzinfo=UTC) - timedelta(minutes=first, seconds=30)
     end = NOW.replace(tzinfo=UTC) - timedelta(minutes=last, seconds=-30)
     between = f"timestamp BETWEEN FROM_UNIXTIME({int(start.timestamp())}) AND FROM_UNIXTIME({int(end.timestamp())})"
@@ -239,6 +241,9 @@ def test_hourly_rankings_equal_counting_raw_rows(
     )
     assert dict(ports) == dict(raw_ports)
     assert ports or first - last < 30, "a long range holds packets"
+    _, sources = run(reader, panel_sql("firewall", "Top source addresses", start, end))
+    _, raw_sources = run(reader, f"SELECT src_ip, COUNT(*) FROM packetfilter WHERE {between} GROUP BY 1")
+    assert dict(sources) == dict(raw_sources), "fewer than 50 sources an hour: every count exact"
     _, devices = run(reader, panel_sql("firewall", "Home devices whose traffic is blocked", start, end))
     _, raw_devices = run(
         reader,
@@ -249,7 +254,7 @@ def test_hourly_rankings_equal_counting_raw_rows(
 
     span = {"since": start.replace(tzinfo=None).isoformat(), "until": end.replace(tzinfo=None).isoformat()}
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
-    for field in ("dst_port", "mac"):
+    for field in ("dst_port", "mac", "src_ip"):
         response = httpx.get(
             f"{api_url}/api/v1/drops/top", params={**span, "by": field, "limit": 1000}, headers=headers
         )

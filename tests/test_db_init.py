@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+from datetime import datetime
 
 import pymysql
 import pytest
@@ -98,6 +99,7 @@ class TestAccounts:
             cursor.execute("DELETE FROM messages WHERE timestamp < '2000-01-01'")
         assert denied(connection, "SELECT * FROM messages")
         assert denied(connection, "SELECT message FROM messages")
+        assert denied(connection, "SELECT dst_ip, mac FROM packetfilter")
         assert denied(connection, "DELETE FROM messages WHERE host = 'h'")
         assert denied(connection, "UPDATE messages SET host = 'y'")
         assert denied(connection, "UPDATE devices SET name = 'mine'")
@@ -140,3 +142,32 @@ class TestAccounts:
             connection.close()
         finally:
             assert run_db_init(db_env).returncode == 0
+
+
+def test_upgrade_counts_rows_stored_before_the_counts_existed(
+    db_env: dict[str, str], db: pymysql.connections.Connection
+) -> None:
+    """Rows from before an upgrade are counted once by db-init; running it again adds nothing."""
+    with db.cursor() as cursor:
+        cursor.execute("SET time_zone = '+00:00'")
+        for moment in ("08:01:30", "08:02:30", "08:07:30", "09:04:30"):
+            cursor.execute(
+                "INSERT INTO packetfilter (timestamp, received, host, action, chain, direction, mac, src_ip, dst_port,"
+                " protocol) VALUES (%s, %s, 'router', 'DROP', 'wan', 'in', '3c:a6:2f:11:22:33', '203.0.113.9', 22,"
+                " 'TCP')",
+                (f"2026-01-01 {moment}", f"2026-01-01 {moment}"),
+            )
+            cursor.execute(INSERT.replace("'x'", f"'old {moment}'"))
+    for _ in range(2):
+        assert run_db_init(db_env).returncode == 0
+        assert fetch(db, "SELECT timestamp, packets FROM packetfilter_counts ORDER BY 1") == [
+            {"timestamp": datetime(2026, 1, 1, 8, 0), "packets": 2},
+            {"timestamp": datetime(2026, 1, 1, 8, 5), "packets": 1},
+            {"timestamp": datetime(2026, 1, 1, 9, 0), "packets": 1},
+        ]
+        assert fetch(db, "SELECT timestamp, packets FROM packetfilter_ports ORDER BY 1") == [
+            {"timestamp": datetime(2026, 1, 1, 8, 0), "packets": 3},
+            {"timestamp": datetime(2026, 1, 1, 9, 0), "packets": 1},
+        ]
+        assert fetch(db, "SELECT SUM(packets) AS n FROM packetfilter_macs")[0]["n"] == 4
+        assert fetch(db, "SELECT SUM(messages) AS n FROM messages_counts")[0]["n"] == 4

@@ -3,8 +3,10 @@
 Counts by action, chain, direction and protocol come from the collector's 5-minute
 `packetfilter_counts`, rankings of ports and MACs from its hourly `packetfilter_ports`
 and `packetfilter_macs`, for every whole bucket in the range, and from raw rows for
-the minutes at either edge: exact, and fast over months. Filters on addresses, and
-rankings of addresses, read the raw rows.
+the minutes at either edge: exact, and fast over months. Source addresses rank from
+each finished hour's top 50 (`packetfilter_sources`): exact for any address in the
+top 50 of every hour it appeared in, a lower bound otherwise. Filters on addresses,
+and rankings of other address and interface columns, read the raw rows.
 """
 
 from collections import Counter
@@ -15,9 +17,10 @@ from typing import Annotated, NamedTuple
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from api.db import DbDep, query
-from api.deps import TimeRange, TimeRangeDep
+from api.deps import TimeRange, TimeRangeDep, utcnow
 from api.models import DropsSummary, Timeseries, TimeseriesPoint, Top, TopEntry
 from collector.netfmt import normalise_ip
+from collector.rollups import READY_LAG
 
 router = APIRouter(prefix="/drops", tags=["drops"])
 
@@ -30,11 +33,13 @@ class Rollup(NamedTuple):
 
     table: str
     bucket: timedelta
+    lag: timedelta | None = None  # filled only for buckets this long past; None: with every batch
 
 
 COUNTS = Rollup("packetfilter_counts", timedelta(minutes=5))  # by host, action, chain, direction, protocol
 PORTS = Rollup("packetfilter_ports", timedelta(hours=1))  # by host, action, chain, protocol, dst_port
 MACS = Rollup("packetfilter_macs", timedelta(hours=1))  # by host, action, chain, mac
+SOURCES = Rollup("packetfilter_sources", timedelta(hours=1), READY_LAG)  # each hour's top 50 src_ip
 
 
 class TopField(StrEnum):
@@ -91,14 +96,16 @@ class DropFilter:
         self.where = " AND ".join(conditions)
         self.countable = src_ip is None and dst_ip is None
 
-    def whole_buckets(self, bucket: timedelta) -> tuple[datetime, datetime] | None:
-        """The buckets lying wholly inside the range, if a rollup can answer for them."""
+    def whole_buckets(self, rollup: Rollup) -> tuple[datetime, datetime] | None:
+        """The buckets lying wholly inside the range that the rollup holds, if it can answer for them."""
         if not self.countable:
             return None
-        first = _floor(self.span.since, bucket)
+        first = _floor(self.span.since, rollup.bucket)
         if first < self.span.since:
-            first += bucket
-        last = _floor(self.span.until, bucket)
+            first += rollup.bucket
+        last = _floor(self.span.until, rollup.bucket)
+        if rollup.lag is not None:
+            last = min(last, _floor(utcnow() - rollup.lag, rollup.bucket))
         return (first, last) if first < last else None
 
 
@@ -118,7 +125,7 @@ def _tally(db: DbDep, filters: DropFilter, groups: str, counted_groups: str, rol
     """
     tally: Counter = Counter()
     positions = ", ".join(str(i + 1) for i in range(groups.count(" AS ")))  # every group expression is named
-    buckets = filters.whole_buckets(rollup.bucket)
+    buckets = filters.whole_buckets(rollup)
     raw_time, raw_params = "timestamp >= %s AND timestamp < %s", [filters.span.since, filters.span.until]
     if buckets is not None:
         sql = (
@@ -200,9 +207,9 @@ def top(
 ) -> Top:
     """The most frequent values of one field among packet-filter rows in the range."""
     column = by.value
-    rollup = {TopField.protocol: COUNTS, TopField.dst_port: PORTS, TopField.mac: MACS}.get(by)
+    rollup = {TopField.protocol: COUNTS, TopField.dst_port: PORTS, TopField.mac: MACS, TopField.src_ip: SOURCES}.get(by)
     if rollup is not None:
-        counted = "NULLIF(protocol, '')" if by is TopField.protocol else column
+        counted = f"NULLIF({column}, '')" if by in {TopField.protocol, TopField.src_ip} else column
         tally = _tally(db, filters, f"{column} AS value", f"{counted} AS value", rollup)
         ranked = sorted(((n, value) for (value,), n in tally.items() if value is not None), key=lambda e: (-e[0], e[1]))
         entries = [TopEntry(value=value, count=n) for n, value in ranked[:limit]]

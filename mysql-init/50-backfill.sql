@@ -1,0 +1,37 @@
+-- Counts for rows stored before the counts tables existed (an upgrade): every raw row older than
+-- the oldest counted interval is counted once. Run again, it finds nothing older and adds nothing.
+-- The interval the upgrade falls in may stay short by the rows stored just before it.
+-- Stored times are UTC; so are the intervals.
+SET time_zone = '+00:00';
+
+INSERT INTO packetfilter_counts (timestamp, host, action, chain, direction, protocol, packets)
+SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 300 * 300), host, action, chain, direction,
+       COALESCE(protocol, ''), COUNT(*)
+FROM packetfilter
+WHERE timestamp < COALESCE((SELECT MIN(timestamp) FROM packetfilter_counts), '9999-12-31')
+GROUP BY 1, 2, 3, 4, 5, 6
+ON DUPLICATE KEY UPDATE packets = packets + VALUES(packets);
+
+INSERT INTO messages_counts (timestamp, host, severity, program, messages)
+SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 300 * 300), host, severity, COALESCE(program, ''), COUNT(*)
+FROM messages
+WHERE timestamp < COALESCE((SELECT MIN(timestamp) FROM messages_counts), '9999-12-31')
+GROUP BY 1, 2, 3, 4
+ON DUPLICATE KEY UPDATE messages = messages + VALUES(messages);
+
+INSERT INTO packetfilter_ports (timestamp, host, action, chain, protocol, dst_port, packets)
+SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 3600 * 3600), host, action, chain, COALESCE(protocol, ''),
+       dst_port, COUNT(*)
+FROM packetfilter
+WHERE dst_port IS NOT NULL
+  AND timestamp < COALESCE((SELECT MIN(timestamp) FROM packetfilter_ports), '9999-12-31')
+GROUP BY 1, 2, 3, 4, 5, 6
+ON DUPLICATE KEY UPDATE packets = packets + VALUES(packets);
+
+INSERT INTO packetfilter_macs (timestamp, host, action, chain, mac, packets, last_seen)
+SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 3600 * 3600), host, action, chain, mac, COUNT(*), MAX(timestamp)
+FROM packetfilter
+WHERE mac IS NOT NULL
+  AND timestamp < COALESCE((SELECT MIN(timestamp) FROM packetfilter_macs), '9999-12-31')
+GROUP BY 1, 2, 3, 4, 5
+ON DUPLICATE KEY UPDATE packets = packets + VALUES(packets), last_seen = GREATEST(last_seen, VALUES(last_seen));

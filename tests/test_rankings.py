@@ -1,0 +1,83 @@
+"""Hourly source rankings: each finished hour keeps its top 50 sources exactly and the rest in one row."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pymysql
+
+from collector import db as collector_db
+from collector.rankings import rank_hours
+from collector.rollups import TOP_PER_HOUR
+from collector.settings import Settings
+from tests.conftest import fetch, wait_for
+from tests.servers import CollectorProcess, collector_env, octet_counted, send_tcp
+
+NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+HOUR = NOW.replace(minute=0, second=0) - timedelta(hours=3)  # a finished hour, three hours back
+
+
+def packet(moment: datetime, source: str) -> bytes:
+    """A dropped packet from `source` at `moment`, in RFC 5424 so the time carries its date."""
+    stamp = moment.isoformat() + "Z"
+    return (
+        f"<4>1 {stamp} router kernel - - - drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 "
+        f"SRC={source} DST=198.51.100.23 LEN=44 TTL=61 ID=1 PROTO=TCP SPT=40000 DPT=22 SYN URGP=0"
+    ).encode()
+
+
+def hour_of_sources(hour: datetime) -> list[bytes]:
+    """60 sources in one hour: source i sends i + 1 packets, so the top 50 are 203.0.113.10 to .59."""
+    return [packet(hour + timedelta(seconds=i * 50 + n), f"203.0.113.{i}") for i in range(60) for n in range(i + 1)]
+
+
+def test_each_hour_keeps_its_top_sources_and_the_rest_in_one_row(
+    start_collector: Callable[..., CollectorProcess],
+    db: pymysql.connections.Connection,
+    db_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """Ranked as the collector's account: exact counts for the top 50, the rest summed, unfinished hours left."""
+    lines = [*hour_of_sources(HOUR), packet(NOW - timedelta(minutes=1), "198.51.100.7")]
+    collector = start_collector()
+    send_tcp(collector.port, octet_counted(*lines))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(lines)) == len(lines)
+    connection = collector_db.connect(Settings.from_env(collector_env(db_env, tmp_path)))
+    try:
+        assert rank_hours(connection, NOW) == 1, "one finished hour; the current one waits"
+        assert rank_hours(connection, NOW) == 0, "an hour is ranked once"
+    finally:
+        connection.close()
+    ranked = {row["src_ip"]: row["packets"] for row in fetch(db, "SELECT src_ip, packets FROM packetfilter_sources")}
+    top = {f"203.0.113.{i}": i + 1 for i in range(60 - TOP_PER_HOUR, 60)}
+    assert {ip: n for ip, n in ranked.items() if ip} == top
+    assert ranked[""] == sum(range(1, 60 - TOP_PER_HOUR + 1)), "the ten smallest sources, in one row"
+    assert fetch(db, "SELECT timestamp FROM packetfilter_sources GROUP BY 1") == [{"timestamp": HOUR}]
+
+
+def test_the_collector_ranks_finished_hours_by_itself(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """A backlog of finished hours is ranked when the collector starts, a day's worth per step."""
+    lines = [packet(HOUR - timedelta(hours=h), f"192.0.2.{h}") for h in range(30)]
+    collector = start_collector()
+    send_tcp(collector.port, octet_counted(*lines))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(lines)) == len(lines)
+    collector.stop()
+    start_collector()
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter_sources", 30) == 30
+    assert wait_for(db, "SELECT SUM(packets) FROM packetfilter_sources", 30) == 30
+
+
+def test_packets_arriving_after_their_hour_was_ranked_are_ranked_again(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """A late packet (spool replay, a sender's backlog) makes its hour's ranking stale; the next round fixes it."""
+    collector = start_collector()
+    send_tcp(collector.port, octet_counted(packet(HOUR, "203.0.113.1")))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", 1) == 1
+    assert rank_hours(db, NOW) == 1
+    send_tcp(collector.port, octet_counted(packet(HOUR + timedelta(minutes=30), "203.0.113.1")))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", 2) == 2
+    assert rank_hours(db, NOW) == 1
+    assert fetch(db, "SELECT src_ip, packets FROM packetfilter_sources") == [{"src_ip": "203.0.113.1", "packets": 2}]
