@@ -104,10 +104,10 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
                 cursor.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {table} ({columns})")
                 # the collector keeps the rollups with every batch; so does the fill, with the same functions
                 if table == "packetfilter":
-                    ports, macs = count_ports_and_macs(rows)
+                    ports, by_mac = count_ports_and_macs(rows)
                     cursor.executemany(collector_db.PACKETFILTER_COUNTS, count_rows(rows))
                     cursor.executemany(collector_db.PACKETFILTER_PORTS, ports)
-                    cursor.executemany(collector_db.PACKETFILTER_MACS, macs)
+                    cursor.executemany(collector_db.PACKETFILTER_MACS, by_mac)
                 else:
                     cursor.executemany(collector_db.MESSAGES_COUNTS, count_messages(rows))
             print(f"\r{table}: {min(total, start + chunk)}/{total}", end="", file=sys.stderr, flush=True)

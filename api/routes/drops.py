@@ -143,24 +143,27 @@ def _tally(db: DbDep, filters: DropFilter, groups: str, counted_groups: str, rol
     return tally
 
 
-def _counts(db: DbDep, column: str, filters: DropFilter) -> dict[str, int]:
-    """Rows per value of one constant column name."""
-    counted = f"NULLIF({column}, '')" if column == "protocol" else column
-    tally = _tally(db, filters, f"{column} AS value", f"{counted} AS value")
-    return {str(value): n for (value,), n in sorted(tally.items(), key=str) if value is not None}
-
-
 @router.get("/summary", response_model=DropsSummary)
 def summary(db: DbDep, filters: FilterDep) -> DropsSummary:
     """Counts of packet-filter rows by action, chain and protocol in the time range."""
-    by_action = _counts(db, "action", filters)
+    tally = _tally(
+        db, filters,
+        "action AS action, chain AS chain, protocol AS protocol",
+        "action AS action, chain AS chain, NULLIF(protocol, '') AS protocol",
+    )  # fmt: skip
+    by: list[Counter] = [Counter(), Counter(), Counter()]
+    for key, n in tally.items():
+        for counter, value in zip(by, key, strict=True):
+            if value is not None:
+                counter[str(value)] += n
+    by_action, by_chain, by_protocol = (dict(sorted(counter.items())) for counter in by)
     return DropsSummary(
         since=filters.span.since,
         until=filters.span.until,
-        total=sum(by_action.values()),
+        total=sum(tally.values()),
         by_action=by_action,
-        by_chain=_counts(db, "chain", filters),
-        by_protocol=_counts(db, "protocol", filters),
+        by_chain=by_chain,
+        by_protocol=by_protocol,
     )
 
 
