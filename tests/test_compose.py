@@ -153,3 +153,20 @@ class TestEnvFile:
         line = re.search(rf"^{name}=(.*)$", (ROOT / ".env.example").read_text(), re.MULTILINE)
         assert line is not None
         assert is_placeholder(line.group(1))
+
+
+def test_api_image_holds_every_collector_module_the_api_imports() -> None:
+    """The API image copies only a few collector modules; one it imports but lacks would fail at start."""
+    copied = {
+        Path(name).stem
+        for line in (ROOT / "api" / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY collector/")
+        for name in line.split()[1:-1]
+    }
+    imported = {
+        match.group(1)
+        for path in (ROOT / "api").rglob("*.py")
+        for match in re.finditer(r"^from collector\.(\w+) import", path.read_text(), re.MULTILINE)
+    }
+    assert imported, "the API uses collector modules"
+    assert imported <= copied
