@@ -21,7 +21,7 @@ import pymysql
 from bench import ACCOUNTS
 from collector import db as collector_db
 from collector.rankings import rank_hours
-from collector.rows import count_messages, count_ports_and_macs, count_rows
+from collector.rows import by_hour, count_messages, count_ports_and_macs, count_rows
 from siemctl import dashboards
 from siemctl.macros import expand
 from tests.servers import ROOT, MariaDBServer, free_port
@@ -109,7 +109,9 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
                     cursor.executemany(collector_db.PACKETFILTER_PORTS, ports)
                     cursor.executemany(collector_db.PACKETFILTER_MACS, by_mac)
                 else:
-                    cursor.executemany(collector_db.MESSAGES_COUNTS, count_messages(rows))
+                    messages = count_messages(rows)
+                    cursor.executemany(collector_db.MESSAGES_COUNTS, messages)
+                    cursor.executemany(collector_db.MESSAGES_HOURLY, by_hour(messages))
             print(f"\r{table}: {min(total, start + chunk)}/{total}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
     began = time.monotonic()

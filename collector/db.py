@@ -69,6 +69,7 @@ PACKETFILTER_MACS = _insert(
     ("timestamp", "host", "action", "chain", "mac", "packets", "last_seen"),
     "packets = packets + VALUES(packets), last_seen = GREATEST(last_seen, VALUES(last_seen))",
 )
+MESSAGES_HOURLY = MESSAGES_COUNTS.replace("INTO `messages_counts`", "INTO `messages_hourly`")
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
 # Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE when a batch has enough rows.

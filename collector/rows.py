@@ -159,3 +159,11 @@ def count_messages(messages: list[tuple]) -> list[tuple]:
     for row in messages:
         counts[(_bucket(row[0]), *_MESSAGE_COUNTED(row), row[_PROGRAM] or "")] += 1
     return [(*key, number) for key, number in counts.items()]
+
+
+def by_hour(counts: list[tuple]) -> list[tuple]:
+    """Fold rows of (time, key..., number) into the same rows per hour."""
+    hours: Counter[tuple] = Counter()
+    for moment, *key, number in counts:
+        hours[(moment.replace(minute=0, second=0, microsecond=0), *key)] += number
+    return [(*key, number) for key, number in hours.items()]

@@ -13,7 +13,8 @@ from collector.placeholders import is_placeholder
 # Days each table keeps its rows (0: forever). Devices and their addresses are never trimmed.
 RETENTION_DEFAULTS = {
     "messages": 90, "packetfilter": 90, "addrwatch": 90, "device_events": 365, "packetfilter_counts": 400,
-    "messages_counts": 400, "packetfilter_ports": 400, "packetfilter_macs": 400, "packetfilter_sources": 400,
+    "messages_counts": 400, "messages_hourly": 400,
+    "packetfilter_ports": 400, "packetfilter_macs": 400, "packetfilter_sources": 400,
 }  # fmt: skip
 
 T = TypeVar("T")

@@ -10,7 +10,7 @@ from collector import db
 from collector.buffer import Buffer, Received
 from collector.inventory import Inventory
 from collector.notices import Notices
-from collector.rows import build_rows, count_messages, count_ports_and_macs, count_rows
+from collector.rows import build_rows, by_hour, count_messages, count_ports_and_macs, count_rows
 from collector.settings import Settings
 from collector.spool import Spool, SpoolFull
 from collector.stats import Counters
@@ -80,9 +80,11 @@ class Writer(threading.Thread):
         rows = build_rows(batch, self._settings.zone, self._settings.lan_interfaces)
         changes = self._inventory.observe(rows.sightings)
         ports, macs = count_ports_and_macs(rows.packetfilter)
+        messages = count_messages(rows.messages)
         statements = [
             (db.MESSAGES, rows.messages),
-            (db.MESSAGES_COUNTS, count_messages(rows.messages)),
+            (db.MESSAGES_COUNTS, messages),
+            (db.MESSAGES_HOURLY, by_hour(messages)),
             (db.PACKETFILTER, rows.packetfilter),
             (db.PACKETFILTER_COUNTS, count_rows(rows.packetfilter)),
             (db.PACKETFILTER_PORTS, ports),

@@ -96,6 +96,16 @@ CREATE TABLE IF NOT EXISTS messages_counts (
     PRIMARY KEY (timestamp, host, severity, program)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
+-- The same per hour: the log charts over weeks read this one.
+CREATE TABLE IF NOT EXISTS messages_hourly (
+    timestamp DATETIME          NOT NULL COMMENT 'start of the hour, UTC',
+    host      VARCHAR(255)      NOT NULL,
+    severity  TINYINT UNSIGNED  NOT NULL,
+    program   VARCHAR(64)       NOT NULL COMMENT 'empty when the message named none',
+    messages  INT UNSIGNED      NOT NULL,
+    PRIMARY KEY (timestamp, host, severity, program)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
 -- Packets per hour by destination port, and by sending MAC, kept by the collector with every batch
 -- like the counts above: the "top ports" and "blocked home devices" rankings over weeks read these.
 CREATE TABLE IF NOT EXISTS packetfilter_ports (

@@ -19,6 +19,13 @@ WHERE timestamp < COALESCE((SELECT MIN(timestamp) FROM messages_counts), '9999-1
 GROUP BY 1, 2, 3, 4
 ON DUPLICATE KEY UPDATE messages = messages + VALUES(messages);
 
+INSERT INTO messages_hourly (timestamp, host, severity, program, messages)
+SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 3600 * 3600), host, severity, COALESCE(program, ''), COUNT(*)
+FROM messages
+WHERE timestamp < COALESCE((SELECT MIN(timestamp) FROM messages_hourly), '9999-12-31')
+GROUP BY 1, 2, 3, 4
+ON DUPLICATE KEY UPDATE messages = messages + VALUES(messages);
+
 INSERT INTO packetfilter_ports (timestamp, host, action, chain, protocol, dst_port, packets)
 SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 3600 * 3600), host, action, chain, COALESCE(protocol, ''),
        dst_port, COUNT(*)

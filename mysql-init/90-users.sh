@@ -49,6 +49,7 @@ GRANT INSERT, DELETE, SELECT (id, timestamp, host, action, chain, src_ip) ON \`$
 GRANT INSERT, DELETE, SELECT (id, timestamp) ON \`${siem_db}\`.addrwatch TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_counts TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.messages_counts TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.messages_hourly TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_ports TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_macs TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_sources TO '${siem_collector_user}'@'%';

@@ -20,6 +20,7 @@ OUTPUT = Path(__file__).resolve().parent.parent / "grafana" / "dashboards"
 BLOCKED = "action IN ('DROP', 'REJECT')"
 COUNTS = "packetfilter_counts"  # 5-minute rollup the collector keeps; charts over weeks read it
 MESSAGE_COUNTS = "messages_counts"  # the same for messages, by host, severity and program
+MESSAGE_HOURLY = "messages_hourly"  # and per hour, for charts over weeks
 # Whole hours of the range, for the hourly rollups (packetfilter_ports, packetfilter_macs); the
 # minutes before the first and after the last whole hour are counted from raw rows.
 HOUR_FROM = "FROM_UNIXTIME(CEIL($__unixEpochFrom() / 3600) * 3600)"
@@ -31,6 +32,18 @@ RANKED_TO = "FROM_UNIXTIME(LEAST(FLOOR($__unixEpochTo() / 3600), FLOOR((UNIX_TIM
 RANKED_HOURS = f"timestamp >= {HOUR_FROM} AND timestamp < {RANKED_TO}"
 UNRANKED_MINUTES = f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {RANKED_TO})"
 COUNTS_RESOLUTION = "5m"
+
+
+def counted_messages(metric: str, where: str) -> str:
+    """Messages per interval from the hourly counts at intervals of an hour or more, else the 5-minute ones.
+
+    Both branches are in the query; the one whose constant condition is false is never executed.
+    """
+    return " UNION ALL ".join(
+        f"SELECT $__timeGroupAlias(timestamp, $__interval), {metric} AS metric, SUM(messages) AS value"
+        f" FROM {table} WHERE $__interval_ms {test} 3600000 AND {where} GROUP BY 1, 2"
+        for table, test in ((MESSAGE_HOURLY, ">="), (MESSAGE_COUNTS, "<"))
+    )
 
 
 def firewall() -> dict[str, Any]:
@@ -179,13 +192,11 @@ def logs() -> dict[str, Any]:
     ]
 
     def over_time(title: str, metric: str) -> dict:
-        # Without a text filter the 5-minute counts answer; with one, only the messages can.
-        # The branch whose constant condition is false is never executed.
+        # Without a text filter the counts answer; with one, only the messages can.
+        counted = f"$__timeFilter(timestamp) AND {var_in('host', 'host')} AND ${{filter:sqlstring}} = ''"
         sql = (
-            f"SELECT $__timeGroupAlias(timestamp, $__interval), {metric} AS metric, SUM(messages) AS value"
-            f" FROM {MESSAGE_COUNTS} WHERE $__timeFilter(timestamp) AND {var_in('host', 'host')}"
-            " AND ${filter:sqlstring} = '' GROUP BY 1, 2"
-            f" UNION ALL SELECT $__timeGroupAlias(timestamp, $__interval), {metric} AS metric, COUNT(*) AS value"
+            counted_messages(metric, counted)
+            + f" UNION ALL SELECT $__timeGroupAlias(timestamp, $__interval), {metric} AS metric, COUNT(*) AS value"
             f" FROM messages WHERE {where} AND ${{filter:sqlstring}} <> '' GROUP BY 1, 2 ORDER BY 1"
         )
         return timeseries(title, sql, width=8, min_interval=COUNTS_RESOLUTION)
@@ -245,8 +256,7 @@ def home() -> dict[str, Any]:
         ),
         timeseries(
             "Messages over time",
-            "SELECT $__timeGroupAlias(timestamp, $__interval), host AS metric, SUM(messages) AS value"
-            f" FROM {MESSAGE_COUNTS} WHERE $__timeFilter(timestamp) GROUP BY 1, 2 ORDER BY 1",
+            counted_messages("host", "$__timeFilter(timestamp)") + " ORDER BY 1",
             min_interval=COUNTS_RESOLUTION,
         ),
         stat("Devices known", "SELECT COUNT(*) AS devices FROM devices", link="/d/siem-devices"),

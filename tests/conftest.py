@@ -17,7 +17,8 @@ from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, 
 TABLES = ("messages", "packetfilter", "addrwatch")
 DERIVED_TABLES = (
     "devices", "device_addresses", "device_events",
-    "packetfilter_counts", "messages_counts", "packetfilter_ports", "packetfilter_macs", "packetfilter_sources",
+    "packetfilter_counts", "messages_counts", "messages_hourly",
+    "packetfilter_ports", "packetfilter_macs", "packetfilter_sources",
 )  # fmt: skip
 
 

@@ -50,18 +50,19 @@ def test_counts_match_the_raw_rows(
 def test_message_counts_match_the_messages(
     start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
 ) -> None:
-    """Per host, severity and program, the 5-minute message counts add up to the stored messages."""
+    """Per host, severity and program, the 5-minute and hourly message counts add up to the stored messages."""
     collector = start_collector(SIEM_BATCH_SIZE="4")
     send_tcp(collector.port, lf_framed(*ALL, *ALL))
     assert wait_for(db, "SELECT COUNT(*) FROM messages", 2 * len(ALL)) == 2 * len(ALL)
     raw = fetch(
         db, "SELECT host, severity, COALESCE(program, '') AS program, COUNT(*) AS n FROM messages GROUP BY 1, 2, 3"
     )
-    counted = fetch(db, "SELECT host, severity, program, SUM(messages) AS n FROM messages_counts GROUP BY 1, 2, 3")
     assert len(raw) > 3
-    assert {(r["host"], r["severity"], r["program"]): r["n"] for r in raw} == {
-        (r["host"], r["severity"], r["program"]): r["n"] for r in counted
-    }
+    for table in ("messages_counts", "messages_hourly"):
+        counted = fetch(db, f"SELECT host, severity, program, SUM(messages) AS n FROM {table} GROUP BY 1, 2, 3")
+        assert {(r["host"], r["severity"], r["program"]): r["n"] for r in raw} == {
+            (r["host"], r["severity"], r["program"]): r["n"] for r in counted
+        }, table
 
 
 def test_hourly_port_and_mac_counts_match_the_raw_rows(

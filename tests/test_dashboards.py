@@ -263,3 +263,21 @@ def test_hourly_rankings_equal_counting_raw_rows(
             reader, f"SELECT {field}, COUNT(*) FROM packetfilter WHERE {between} AND {field} IS NOT NULL GROUP BY 1"
         )
         assert {entry["value"]: entry["count"] for entry in response.json()["entries"]} == dict(raw), field
+
+
+@pytest.mark.parametrize(("board", "title"), [("logs", "Messages by host"), ("home", "Messages over time")])
+def test_message_charts_add_up_at_every_interval(
+    reader: pymysql.connections.Connection, board: str, title: str
+) -> None:
+    """At 5-minute and hourly intervals (different counts tables), the chart holds every message of the range."""
+    panel = next(panel for panel in LOADED[board]["panels"] if panel["title"] == title)
+    _, raw = run(reader, "SELECT host, COUNT(*) FROM messages GROUP BY 1")
+    for interval in (300, 3600, 86400):
+        sql = expand(
+            panel["targets"][0]["rawSql"], START, END, interval=interval, definitions=variables_of(LOADED[board])
+        )
+        _, rows = run(reader, sql)
+        totals: dict[str, int] = {}
+        for _, host, value in rows:
+            totals[host] = totals.get(host, 0) + int(value)
+        assert totals == dict(raw), interval

@@ -171,3 +171,4 @@ def test_upgrade_counts_rows_stored_before_the_counts_existed(
         ]
         assert fetch(db, "SELECT SUM(packets) AS n FROM packetfilter_macs")[0]["n"] == 4
         assert fetch(db, "SELECT SUM(messages) AS n FROM messages_counts")[0]["n"] == 4
+        assert fetch(db, "SELECT SUM(messages) AS n FROM messages_hourly")[0]["n"] == 4
