@@ -173,11 +173,19 @@ def api_queries(url: str, token: str) -> list[tuple[str, float]]:
     results = []
     for path in paths:
         statuses: list[int] = []
-        ms = timed(lambda path=path, statuses=statuses: statuses.append(client.get(path).status_code))
+        ms = timed(lambda path=path, statuses=statuses: statuses.append(_status(client, path)))
         failed = sorted({status for status in statuses if status != 200})
         results.append((f"API {path}" + (f" (HTTP {failed})" if failed else ""), ms))
     client.close()
     return results
+
+
+def _status(client: httpx.Client, path: str) -> int:
+    """The response's status, or 0 when the connection failed (the API timed out or restarted)."""
+    try:
+        return client.get(path).status_code
+    except httpx.TransportError:
+        return 0
 
 
 def panel_queries(connection: pymysql.connections.Connection) -> list[tuple[str, float]]:
@@ -220,12 +228,13 @@ def main() -> int:
         api = subprocess.Popen([sys.executable, "-m", "api"], cwd=ROOT, env=api_env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)  # fmt: skip
         try:
-            for _ in range(100):
+            for _ in range(600):
                 try:
-                    httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                    break
+                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                        break
                 except httpx.TransportError:
-                    time.sleep(0.1)
+                    pass
+                time.sleep(0.1)
             results = api_queries(f"http://127.0.0.1:{port}", token)
             reader = server.connect("siem", user="siem_reader", password=env["SIEM_READER_PASSWORD"],
                                     init_command="SET time_zone = '+00:00'")  # fmt: skip
