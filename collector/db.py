@@ -69,16 +69,19 @@ PACKETFILTER_MACS = _insert(
     ("timestamp", "host", "action", "chain", "mac", "packets", "last_seen"),
     "packets = packets + VALUES(packets), last_seen = GREATEST(last_seen, VALUES(last_seen))",
 )
-MESSAGES_HOURLY = MESSAGES_COUNTS.replace("INTO `messages_counts`", "INTO `messages_hourly`")
+MESSAGES_HOURLY = _insert(
+    "messages_hourly",
+    ("timestamp", "host", "severity", "program", "messages"),
+    "messages = messages + VALUES(messages)",
+)
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
-# Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE when a batch has enough rows.
+# Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE.
 _BULK = {
     MESSAGES: ("messages", MESSAGE_COLUMNS),
     PACKETFILTER: ("packetfilter", PACKETFILTER_COLUMNS),
     ADDRWATCH: ("addrwatch", ADDRWATCH_COLUMNS),
 }
-_BULK_MIN_ROWS = 1
 # LOAD DATA LOCAL switched off on the server (local_infile=OFF), or the file unreadable here (no /proc)
 _LOAD_REFUSED = {1148, 4166, 1017}
 
@@ -189,7 +192,7 @@ def _run(connection: pymysql.connections.Connection, statements: Statements, bul
         for sql, rows in statements:
             if not rows:
                 continue
-            target = _BULK.get(sql) if bulk_load and len(rows) >= _BULK_MIN_ROWS else None
+            target = _BULK.get(sql) if bulk_load else None
             if target is None:
                 cursor.executemany(sql, rows)
                 continue

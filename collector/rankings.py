@@ -17,11 +17,10 @@ from datetime import UTC, datetime, timedelta
 import pymysql
 
 from collector import db
-from collector.rollups import READY_LAG, SETTLE, TOP_PER_HOUR
+from collector.rollups import FIVE_MINUTES, HOUR, SETTLE, TOP_PER_HOUR, floor_time
 from collector.settings import Settings
 
 log = logging.getLogger(__name__)
-HOUR = timedelta(hours=1)
 ROUND_SECONDS = 60.0
 HOURS_PER_ROUND = 24  # a backlog (first start, after an outage) is worked off a day per round
 RECHECK = timedelta(days=7)  # how far back late packets are looked for
@@ -39,15 +38,6 @@ GROUP BY host, action, chain, IF(position <= {TOP_PER_HOUR} AND src_ip IS NOT NU
 """  # noqa: S608
 
 
-def ready_until(now: datetime) -> datetime:
-    """Hours starting before this are ranked (readers' bound; the SQL panels compute the same)."""
-    return _floor_hour(now - READY_LAG)
-
-
-def _floor_hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
 def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit: int = HOURS_PER_ROUND) -> int:
     """Rank up to `limit` settled hours that are new or have changed, oldest first; return how many."""
     with connection.cursor() as cursor:
@@ -57,15 +47,13 @@ def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit:
         if first is None:
             connection.commit()
             return 0
-        settled = _floor_hour(now - SETTLE) - HOUR  # this hour and earlier ones have settled
+        settled = floor_time(now - SETTLE, HOUR) - HOUR  # this hour and earlier ones have settled
         # Counts outlive raw rows: an hour whose raw rows retention has begun to delete is left as ranked.
         cursor.execute("SELECT MIN(timestamp) FROM packetfilter_counts")
         (counted_from,) = cursor.fetchone()
-        trimmed = counted_from is None or counted_from < first.replace(
-            minute=first.minute // 5 * 5, second=0, microsecond=0
-        )
-        complete_from = _floor_hour(first) + (HOUR if trimmed else timedelta(0))
-        hours = _changed(cursor, max(complete_from, _floor_hour(now - RECHECK)), settled)
+        trimmed = counted_from is None or counted_from < floor_time(first, FIVE_MINUTES)
+        complete_from = floor_time(first, HOUR) + (HOUR if trimmed else timedelta(0))
+        hours = _changed(cursor, max(complete_from, floor_time(now - RECHECK, HOUR)), settled)
         hours += _unranked(cursor, first, settled, limit)
         for hour in sorted(set(hours))[:limit]:
             cursor.execute("DELETE FROM packetfilter_sources WHERE timestamp = %s", (hour,))
@@ -101,10 +89,10 @@ def _unranked(cursor: pymysql.cursors.Cursor, first: datetime, settled: datetime
         # Skip hours without packets through the time index, instead of visiting each.
         cursor.execute("SELECT MIN(timestamp) FROM packetfilter WHERE timestamp >= %s", (start,))
         (moment,) = cursor.fetchone()
-        if moment is None or _floor_hour(moment) > settled:
+        if moment is None or floor_time(moment, HOUR) > settled:
             break
-        hours.append(_floor_hour(moment))
-        start = _floor_hour(moment) + HOUR
+        hours.append(floor_time(moment, HOUR))
+        start = floor_time(moment, HOUR) + HOUR
     return hours
 
 

@@ -20,7 +20,7 @@ from api.db import DbDep, query
 from api.deps import TimeRange, TimeRangeDep, utcnow
 from api.models import DropsSummary, Timeseries, TimeseriesPoint, Top, TopEntry
 from collector.netfmt import normalise_ip
-from collector.rollups import READY_LAG
+from collector.rollups import FIVE_MINUTES, HOUR, READY_LAG, floor_time
 
 router = APIRouter(prefix="/drops", tags=["drops"])
 
@@ -36,10 +36,10 @@ class Rollup(NamedTuple):
     lag: timedelta | None = None  # filled only for buckets this long past; None: with every batch
 
 
-COUNTS = Rollup("packetfilter_counts", timedelta(minutes=5))  # by host, action, chain, direction, protocol
-PORTS = Rollup("packetfilter_ports", timedelta(hours=1))  # by host, action, chain, protocol, dst_port
-MACS = Rollup("packetfilter_macs", timedelta(hours=1))  # by host, action, chain, mac
-SOURCES = Rollup("packetfilter_sources", timedelta(hours=1), READY_LAG)  # each hour's top 50 src_ip
+COUNTS = Rollup("packetfilter_counts", FIVE_MINUTES)  # by host, action, chain, direction, protocol
+PORTS = Rollup("packetfilter_ports", HOUR)  # by host, action, chain, protocol, dst_port
+MACS = Rollup("packetfilter_macs", HOUR)  # by host, action, chain, mac
+SOURCES = Rollup("packetfilter_sources", HOUR, READY_LAG)  # each hour's top 50 src_ip
 
 
 class TopField(StrEnum):
@@ -100,18 +100,13 @@ class DropFilter:
         """The buckets lying wholly inside the range that the rollup holds, if it can answer for them."""
         if not self.countable:
             return None
-        first = _floor(self.span.since, rollup.bucket)
+        first = floor_time(self.span.since, rollup.bucket)
         if first < self.span.since:
             first += rollup.bucket
-        last = _floor(self.span.until, rollup.bucket)
+        last = floor_time(self.span.until, rollup.bucket)
         if rollup.lag is not None:
-            last = min(last, _floor(utcnow() - rollup.lag, rollup.bucket))
+            last = min(last, floor_time(utcnow() - rollup.lag, rollup.bucket))
         return (first, last) if first < last else None
-
-
-def _floor(moment: datetime, bucket: timedelta) -> datetime:
-    """The start of the bucket holding `moment` (buckets counted from midnight UTC)."""
-    return datetime.min + (moment - datetime.min) // bucket * bucket
 
 
 FilterDep = Annotated[DropFilter, Depends()]

@@ -5,12 +5,13 @@ counts add up their 5-minute counts from the oldest stored row on, counting raw
 rows only in that first interval.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter
 
 from api.db import DbDep, query
 from api.models import Stats, TableStats
+from collector.rollups import FIVE_MINUTES, floor_time
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -53,7 +54,7 @@ def _counted_rows(db: DbDep, table: str, oldest: datetime | None) -> int:
     if oldest is None:
         return 0
     counts, column = _COUNTED[table]
-    edge = oldest.replace(minute=oldest.minute - oldest.minute % 5, second=0, microsecond=0) + timedelta(minutes=5)
+    edge = floor_time(oldest, FIVE_MINUTES) + FIVE_MINUTES
     first = query(db, f"SELECT COUNT(*) AS n FROM {table} WHERE timestamp < %s", [edge])[0]["n"]
     rest = query(db, f"SELECT COALESCE(SUM({column}), 0) AS n FROM {counts} WHERE timestamp >= %s", [edge])[0]["n"]
     return int(first) + int(rest)
