@@ -1,13 +1,17 @@
-"""Hourly top sources: each finished hour's most frequent source addresses, so rankings over months stay fast.
+"""Hourly and daily rankings: each finished hour's most frequent addresses, ports and interfaces, kept small.
 
-Source addresses are too many to count per hour in full (a scan brings thousands),
-so each hour keeps its top TOP_PER_HOUR per host, action and chain, exactly, and
-one row with src_ip '' holding the rest. Readers use these rows for hours that
-ended at least READY_LAG ago and count raw rows for the newer minutes.
+Source addresses and ports are too many to count per hour in full (a scan brings
+thousands), so each hour keeps, for every field in RANKED_FIELDS, its top
+TOP_PER_BUCKET values per host, action and chain, exactly, and one row with value
+'' holding the rest. Once a day's last hour is ranked, the day keeps the top of
+its hours' sums the same way, so a ranking over months reads days, not hours.
+Readers use these rows for hours and days that ended at least READY_LAG ago and
+count raw rows for the newer minutes.
 
 An hour is ranked once it has settled; if packets arrive for it later (a spool
 replay, a sender's backlog), its total no longer matches packetfilter_counts,
-which the writer keeps in the same transaction as the rows, and it is ranked again.
+which the writer keeps in the same transaction as the rows, and it is ranked
+again, and its day after it.
 """
 
 import logging
@@ -17,29 +21,48 @@ from datetime import UTC, datetime, timedelta
 import pymysql
 
 from collector import db
-from collector.rollups import FIVE_MINUTES, HOUR, SETTLE, TOP_PER_HOUR, floor_time
+from collector.rollups import DAY, FIVE_MINUTES, HOUR, RANKED_FIELDS, SETTLE, TOP_PER_BUCKET, floor_time
 from collector.settings import Settings
 
 log = logging.getLogger(__name__)
 ROUND_SECONDS = 60.0
 HOURS_PER_ROUND = 24  # a backlog (first start, after an outage) is worked off a day per round
 RECHECK = timedelta(days=7)  # how far back late packets are looked for
+CHECKED_FIELD = RANKED_FIELDS[0]  # every field's rows add up to the same total; one is compared
 
-# Top 50 per host, action and chain, the rest in one row; the query holds constants only.
-RANK_HOUR = f"""
-INSERT INTO packetfilter_sources (timestamp, host, action, chain, src_ip, packets)
-SELECT %s, host, action, chain, IF(position <= {TOP_PER_HOUR} AND src_ip IS NOT NULL, src_ip, ''), SUM(n) FROM (
-    SELECT host, action, chain, src_ip, COUNT(*) AS n,
-           ROW_NUMBER() OVER (PARTITION BY host, action, chain ORDER BY COUNT(*) DESC, src_ip) AS position
+# Per field, the top 50 per host, action and chain and the rest (and rows without a value) in one
+# row; the statements hold constants only.
+RANK_HOUR = {
+    field: f"""
+INSERT INTO packetfilter_top (timestamp, field, host, action, chain, value, packets)
+SELECT %s, '{field}', host, action, chain, IF(position <= {TOP_PER_BUCKET} AND value IS NOT NULL, value, ''), SUM(n)
+FROM (
+    SELECT host, action, chain, {field} AS value, COUNT(*) AS n,
+           ROW_NUMBER() OVER (PARTITION BY host, action, chain ORDER BY {field} IS NULL, COUNT(*) DESC, {field})
+               AS position
     FROM packetfilter WHERE timestamp >= %s AND timestamp < %s
-    GROUP BY host, action, chain, src_ip
+    GROUP BY host, action, chain, {field}
 ) AS ranked
-GROUP BY host, action, chain, IF(position <= {TOP_PER_HOUR} AND src_ip IS NOT NULL, src_ip, '')
+GROUP BY host, action, chain, IF(position <= {TOP_PER_BUCKET} AND value IS NOT NULL, value, '')
 """  # noqa: S608
+    for field in RANKED_FIELDS
+}
+RANK_DAY = f"""
+INSERT INTO packetfilter_top_daily (timestamp, field, host, action, chain, value, packets)
+SELECT %s, field, host, action, chain, IF(position <= {TOP_PER_BUCKET} AND value <> '', value, ''), SUM(n) FROM (
+    SELECT field, host, action, chain, value, SUM(packets) AS n,
+           ROW_NUMBER() OVER (PARTITION BY field, host, action, chain ORDER BY value = '', SUM(packets) DESC, value)
+               AS position
+    FROM packetfilter_top WHERE timestamp >= %s AND timestamp < %s
+    GROUP BY field, host, action, chain, value
+) AS ranked
+GROUP BY field, host, action, chain, IF(position <= {TOP_PER_BUCKET} AND value <> '', value, '')
+"""  # noqa: S608
+_BY_DAY = "CAST(DATE(timestamp) AS DATETIME)"
 
 
 def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit: int = HOURS_PER_ROUND) -> int:
-    """Rank up to `limit` settled hours that are new or have changed, oldest first; return how many."""
+    """Rank up to `limit` settled hours that are new or have changed, oldest first, then their days; return hours."""
     with connection.cursor() as cursor:
         cursor.execute("SET time_zone = '+00:00'")  # hours are UTC, as stored
         cursor.execute("SELECT MIN(timestamp) FROM packetfilter")
@@ -56,8 +79,13 @@ def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit:
         hours = _changed(cursor, max(complete_from, floor_time(now - RECHECK, HOUR)), settled)
         hours += _unranked(cursor, first, settled, limit)
         for hour in sorted(set(hours))[:limit]:
-            cursor.execute("DELETE FROM packetfilter_sources WHERE timestamp = %s", (hour,))
-            cursor.execute(RANK_HOUR, (hour, hour, hour + HOUR))
+            cursor.execute("DELETE FROM packetfilter_top WHERE timestamp = %s", (hour,))
+            for statement in RANK_HOUR.values():
+                cursor.execute(statement, (hour, hour, hour + HOUR))
+            connection.commit()
+        for day in _days_to_rank(cursor, floor_time(now - RECHECK, DAY), settled + HOUR):
+            cursor.execute("DELETE FROM packetfilter_top_daily WHERE timestamp = %s", (day,))
+            cursor.execute(RANK_DAY, (day, day, day + DAY))
             connection.commit()
     connection.commit()
     return min(len(set(hours)), limit)
@@ -72,8 +100,9 @@ def _changed(cursor: pymysql.cursors.Cursor, since: datetime, settled: datetime)
     )
     counted = dict(cursor.fetchall())
     cursor.execute(
-        "SELECT timestamp, SUM(packets) FROM packetfilter_sources WHERE timestamp >= %s AND timestamp < %s GROUP BY 1",
-        (since, settled + HOUR),
+        "SELECT timestamp, SUM(packets) FROM packetfilter_top"
+        " WHERE timestamp >= %s AND timestamp < %s AND field = %s GROUP BY 1",
+        (since, settled + HOUR, CHECKED_FIELD),
     )
     ranked = dict(cursor.fetchall())
     return [hour for hour, packets in counted.items() if ranked.get(hour) != packets]
@@ -81,7 +110,7 @@ def _changed(cursor: pymysql.cursors.Cursor, since: datetime, settled: datetime)
 
 def _unranked(cursor: pymysql.cursors.Cursor, first: datetime, settled: datetime, limit: int) -> list[datetime]:
     """Settled hours with packets after the newest ranked one (a backlog older than the recheck window)."""
-    cursor.execute("SELECT MAX(timestamp) FROM packetfilter_sources")
+    cursor.execute("SELECT MAX(timestamp) FROM packetfilter_top")
     (last,) = cursor.fetchone()
     start = first if last is None else last + HOUR
     hours: list[datetime] = []
@@ -94,6 +123,28 @@ def _unranked(cursor: pymysql.cursors.Cursor, first: datetime, settled: datetime
         hours.append(floor_time(moment, HOUR))
         start = floor_time(moment, HOUR) + HOUR
     return hours
+
+
+def _days_to_rank(cursor: pymysql.cursors.Cursor, recheck_from: datetime, settled_to: datetime) -> list[datetime]:
+    """Days that have ended, whose hours are ranked, and whose daily ranking is missing or adds up differently."""
+    cursor.execute("SELECT MIN(timestamp), MAX(timestamp) FROM packetfilter_top")
+    first_hour, last_hour = cursor.fetchone()
+    if first_hour is None:
+        return []
+    ready = floor_time(min(settled_to, last_hour + HOUR), DAY)  # days before this one have all their hours ranked
+    cursor.execute("SELECT MAX(timestamp) FROM packetfilter_top_daily")
+    (last_day,) = cursor.fetchone()
+    since = floor_time(first_hour, DAY) if last_day is None else min(recheck_from, last_day + DAY)
+    totals = []
+    for table in ("packetfilter_top", "packetfilter_top_daily"):
+        cursor.execute(
+            f"SELECT {_BY_DAY}, SUM(packets) FROM {table}"  # noqa: S608  (constant names)
+            " WHERE timestamp >= %s AND timestamp < %s AND field = %s GROUP BY 1",
+            (since, ready, CHECKED_FIELD),
+        )
+        totals.append(dict(cursor.fetchall()))
+    hourly, daily = totals
+    return sorted(day for day, packets in hourly.items() if daily.get(day) != packets)
 
 
 class Ranker(threading.Thread):
@@ -118,7 +169,7 @@ class Ranker(threading.Thread):
                     if rank_hours(connection, datetime.now(UTC).replace(tzinfo=None)) < HOURS_PER_ROUND:
                         break
             except (db.DatabaseDown, pymysql.err.MySQLError, OSError) as error:
-                log.warning("ranking sources skipped this round: %s", error)
+                log.warning("ranking skipped this round: %s", error)
             finally:
                 db.close_quietly(connection)
             self._stop_event.wait(ROUND_SECONDS)

@@ -130,15 +130,33 @@ CREATE TABLE IF NOT EXISTS packetfilter_macs (
     PRIMARY KEY (timestamp, host, action, chain, mac)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
--- Each finished hour's 50 most frequent source addresses per host, action and chain, exactly, and
--- one row (src_ip '') with the rest; ranked by the collector from the raw rows a few minutes after
--- the hour ends. "Top source addresses" over weeks adds these up instead of grouping every packet.
-CREATE TABLE IF NOT EXISTS packetfilter_sources (
+-- Each finished hour's 50 most frequent values of src_ip, dst_ip, src_port and in_interface per
+-- host, action and chain, exactly, and one row (value '') with the rest; ranked by the collector
+-- from the raw rows a few minutes after the hour ends. Rankings over weeks add these up instead
+-- of grouping every packet.
+CREATE TABLE IF NOT EXISTS packetfilter_top (
     timestamp DATETIME          NOT NULL COMMENT 'start of the hour, UTC',
+    field     VARCHAR(16)       NOT NULL COMMENT 'the packetfilter column ranked',
     host      VARCHAR(255)      NOT NULL,
     action    VARCHAR(16)       NOT NULL,
     chain     VARCHAR(32)       NOT NULL,
-    src_ip    VARCHAR(45)       NOT NULL COMMENT 'empty: every source outside the hour''s top 50',
+    value     VARCHAR(45)       NOT NULL COMMENT 'empty: every value outside the hour''s top 50, or none',
     packets   INT UNSIGNED      NOT NULL,
-    PRIMARY KEY (timestamp, host, action, chain, src_ip)
+    PRIMARY KEY (timestamp, field, host, action, chain, value)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- The same per day (UTC), from the day's 24 hourly rankings once the last has been ranked: the top
+-- 50 of their sums, so rankings over months read 30 rows a month instead of 720.
+CREATE TABLE IF NOT EXISTS packetfilter_top_daily (
+    timestamp DATETIME          NOT NULL COMMENT 'start of the day, UTC',
+    field     VARCHAR(16)       NOT NULL COMMENT 'the packetfilter column ranked',
+    host      VARCHAR(255)      NOT NULL,
+    action    VARCHAR(16)       NOT NULL,
+    chain     VARCHAR(32)       NOT NULL,
+    value     VARCHAR(45)       NOT NULL COMMENT 'empty: every value outside the day''s top 50, or none',
+    packets   INT UNSIGNED      NOT NULL,
+    PRIMARY KEY (timestamp, field, host, action, chain, value)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- Replaced by packetfilter_top (field 'src_ip'); the collector ranks its hours again from raw rows.
+DROP TABLE IF EXISTS packetfilter_sources;

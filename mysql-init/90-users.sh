@@ -45,14 +45,15 @@ docker_process_sql <<EOSQL
 CREATE USER IF NOT EXISTS '${siem_collector_user}'@'%';
 ALTER USER '${siem_collector_user}'@'%' IDENTIFIED BY $(siem_sql_string "$SIEM_COLLECTOR_PASSWORD");
 GRANT INSERT, DELETE, SELECT (id, timestamp) ON \`${siem_db}\`.messages TO '${siem_collector_user}'@'%';
-GRANT INSERT, DELETE, SELECT (id, timestamp, host, action, chain, src_ip) ON \`${siem_db}\`.packetfilter TO '${siem_collector_user}'@'%';
+GRANT INSERT, DELETE, SELECT (id, timestamp, host, action, chain, in_interface, src_ip, src_port, dst_ip) ON \`${siem_db}\`.packetfilter TO '${siem_collector_user}'@'%';
 GRANT INSERT, DELETE, SELECT (id, timestamp) ON \`${siem_db}\`.addrwatch TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_counts TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.messages_counts TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.messages_hourly TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_ports TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_macs TO '${siem_collector_user}'@'%';
-GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_sources TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_top TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_top_daily TO '${siem_collector_user}'@'%';
 GRANT SELECT ON \`${siem_db}\`.appliance TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT ON \`${siem_db}\`.devices TO '${siem_collector_user}'@'%';
 GRANT UPDATE (mac, first_seen, last_seen, last_ipv4, last_ipv6, interface, vlan, vendor, hostname, randomised, last_source)

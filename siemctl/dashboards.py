@@ -27,9 +27,19 @@ HOUR_FROM = "FROM_UNIXTIME(CEIL($__unixEpochFrom() / 3600) * 3600)"
 HOUR_TO = "FROM_UNIXTIME(FLOOR($__unixEpochTo() / 3600) * 3600)"
 WHOLE_HOURS = f"timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO}"
 EDGE_MINUTES = f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {HOUR_TO})"
-# packetfilter_sources holds hours that ended at least 15 minutes ago (collector/rankings.py, READY_LAG).
-RANKED_TO = "FROM_UNIXTIME(LEAST(FLOOR($__unixEpochTo() / 3600), FLOOR((UNIX_TIMESTAMP() - 900) / 3600)) * 3600)"
-RANKED_HOURS = f"timestamp >= {HOUR_FROM} AND timestamp < {RANKED_TO}"
+# The rankings (packetfilter_top, packetfilter_top_daily) hold hours and days that ended at least
+# 15 minutes ago (collector/rankings.py, READY_LAG): whole days come from the daily table, the
+# other whole hours from the hourly one, and the minutes at either edge from raw rows.
+READY = "FLOOR((UNIX_TIMESTAMP() - 900) / {seconds})"
+RANKED_TO = f"FROM_UNIXTIME(LEAST(FLOOR($__unixEpochTo() / 3600), {READY.format(seconds=3600)}) * 3600)"
+DAY_FROM = "FROM_UNIXTIME(CEIL($__unixEpochFrom() / 86400) * 86400)"
+DAY_TO = f"FROM_UNIXTIME(LEAST(FLOOR($__unixEpochTo() / 86400), {READY.format(seconds=86400)}) * 86400)"
+RANKED_DAYS = f"timestamp >= {DAY_FROM} AND timestamp < {DAY_TO}"
+# Hours before and after the whole days; with no whole day (DAY_FROM past DAY_TO) the two meet at DAY_FROM.
+RANKED_HOURS = (
+    f"((timestamp >= {HOUR_FROM} AND timestamp < LEAST({DAY_FROM}, {RANKED_TO}))"
+    f" OR (timestamp >= GREATEST({DAY_FROM}, {DAY_TO}) AND timestamp < {RANKED_TO}))"
+)
 UNRANKED_MINUTES = f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {RANKED_TO})"
 COUNTS_RESOLUTION = "5m"
 
@@ -69,12 +79,15 @@ def firewall() -> dict[str, Any]:
         barchart(
             "Top source addresses",
             "SELECT src_ip, CAST(SUM(packets) AS UNSIGNED) AS packets FROM ("
-            "SELECT src_ip, SUM(packets) AS packets FROM packetfilter_sources"
-            f" WHERE {RANKED_HOURS} AND {filters} AND src_ip <> '' GROUP BY 1"
-            " UNION ALL SELECT src_ip, COUNT(*) FROM packetfilter"
+            + " UNION ALL ".join(
+                f"SELECT value AS src_ip, SUM(packets) AS packets FROM {table}"
+                f" WHERE {span} AND field = 'src_ip' AND {filters} AND value <> '' GROUP BY 1"
+                for table, span in (("packetfilter_top_daily", RANKED_DAYS), ("packetfilter_top", RANKED_HOURS))
+            )
+            + " UNION ALL SELECT src_ip, COUNT(*) FROM packetfilter"
             f" WHERE {UNRANKED_MINUTES} AND {filters} AND src_ip IS NOT NULL GROUP BY 1"
             ") AS ranked GROUP BY 1 ORDER BY packets DESC LIMIT 10",
-            "Who sends the most logged packets (per finished hour, each hour's top 50 count).",
+            "Who sends the most logged packets (per finished day and hour, each one's top 50 count).",
         ),
         barchart(
             "Top destination ports",

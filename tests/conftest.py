@@ -18,7 +18,7 @@ TABLES = ("messages", "packetfilter", "addrwatch")
 DERIVED_TABLES = (
     "devices", "device_addresses", "device_events",
     "packetfilter_counts", "messages_counts", "messages_hourly",
-    "packetfilter_ports", "packetfilter_macs", "packetfilter_sources",
+    "packetfilter_ports", "packetfilter_macs", "packetfilter_top", "packetfilter_top_daily",
 )  # fmt: skip
 
 

@@ -45,6 +45,12 @@ def demo_lines() -> list[bytes]:
             f"SRC=10.0.0.45 DST=203.0.113.{i} LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=1 DF PROTO=UDP SPT=5000 DPT=53 "
             "LEN=40".encode()
         )
+    for i in range(40):  # one to three days back (before START), so rankings have whole days to add up
+        lines.append(
+            f"<4>{stamp(1560 + i * 67)} router kernel: drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:{wan_mac}:08:00 "
+            f"SRC=198.18.0.{i % 3} DST=198.51.100.{23 + i % 2} LEN=44 TTL=50 ID={i} PROTO=TCP "
+            f"SPT={50000 + i % 4} DPT=443 SYN URGP=0".encode()
+        )
     lines += [
         f"<30>{stamp(200)} router dnsmasq-dhcp[1]: DHCPACK(br-lan) 10.0.0.45 {tv} my-tv".encode(),
         f"<30>{stamp(100)} router dnsmasq-dhcp[1]: DHCPACK(br-lan) 10.0.0.46 {tv} my-tv".encode(),
@@ -70,7 +76,10 @@ def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pyt
     send_tcp(collector.port, lf_framed(*lines))
     assert wait_for(root, "SELECT COUNT(*) FROM messages", len(lines)) == len(lines)
     assert collector.stop() == 0
-    rank_hours(root, datetime.now(UTC).replace(tzinfo=None))  # what the collector does a few minutes after an hour
+    rank_hours(root, datetime.now(UTC).replace(tzinfo=None), limit=1000)  # what the collector does each hour
+    with root.cursor() as cursor:
+        cursor.execute("SELECT COUNT(DISTINCT timestamp) FROM packetfilter_top_daily")
+        assert cursor.fetchone()[0] >= 1, "the packets of days ago fill whole days"
     root.close()
     connection = mariadb.connect(
         "siem", user="siem_reader", password=db_env["SIEM_READER_PASSWORD"], init_command="SET time_zone = '+00:00'"
@@ -221,15 +230,15 @@ def panel_sql(board: str, title: str, start: datetime, end: datetime) -> str:
     return expand(panel["targets"][0]["rawSql"], start, end, interval=300, definitions=variables_of(LOADED[board]))
 
 
-# Ranges that start and end inside an hour, span several whole hours, or fit inside one hour.
-RANGES = [(200, 10), (95, 61), (30, 0), (213, 0), (150, 149)]
+# Ranges that start and end inside an hour, span several whole hours or days, or fit inside one hour.
+RANGES = [(200, 10), (95, 61), (30, 0), (213, 0), (150, 149), (4500, 10), (4300, 1500), (2900, 200)]
 
 
 @pytest.mark.parametrize(("first", "last"), RANGES)
 def test_hourly_rankings_equal_counting_raw_rows(
     reader: pymysql.connections.Connection, api_url: str, first: int, last: int
 ) -> None:
-    """Top ports, sources and blocked devices (panels and API), from hourly rollups plus raw edges, match raw rows."""
+    """Top ports, sources and blocked devices (panels and API), from days, hours and raw edges, match raw rows."""
     start = NOW.replace(tzinfo=UTC) - timedelta(minutes=first, seconds=30)
     end = NOW.replace(tzinfo=UTC) - timedelta(minutes=last, seconds=-30)
     between = f"timestamp BETWEEN FROM_UNIXTIME({int(start.timestamp())}) AND FROM_UNIXTIME({int(end.timestamp())})"
@@ -254,7 +263,7 @@ def test_hourly_rankings_equal_counting_raw_rows(
 
     span = {"since": start.replace(tzinfo=None).isoformat(), "until": end.replace(tzinfo=None).isoformat()}
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
-    for field in ("dst_port", "mac", "src_ip"):
+    for field in ("dst_port", "mac", "src_ip", "dst_ip", "src_port", "in_interface"):
         response = httpx.get(
             f"{api_url}/api/v1/drops/top", params={**span, "by": field, "limit": 1000}, headers=headers
         )
@@ -271,7 +280,8 @@ def test_message_charts_add_up_at_every_interval(
 ) -> None:
     """At 5-minute and hourly intervals (different counts tables), the chart holds every message of the range."""
     panel = next(panel for panel in LOADED[board]["panels"] if panel["title"] == title)
-    _, raw = run(reader, "SELECT host, COUNT(*) FROM messages GROUP BY 1")
+    since = f"FROM_UNIXTIME({int(START.timestamp())})"
+    _, raw = run(reader, f"SELECT host, COUNT(*) FROM messages WHERE timestamp >= {since} GROUP BY 1")
     for interval in (300, 3600, 86400):
         sql = expand(
             panel["targets"][0]["rawSql"], START, END, interval=interval, definitions=variables_of(LOADED[board])

@@ -3,10 +3,10 @@
 Counts by action, chain, direction and protocol come from the collector's 5-minute
 `packetfilter_counts`, rankings of ports and MACs from its hourly `packetfilter_ports`
 and `packetfilter_macs`, for every whole bucket in the range, and from raw rows for
-the minutes at either edge: exact, and fast over months. Source addresses rank from
-each finished hour's top 50 (`packetfilter_sources`): exact for any address in the
-top 50 of every hour it appeared in, a lower bound otherwise. Filters on addresses,
-and rankings of other address and interface columns, read the raw rows.
+the minutes at either edge: exact, and fast over months. Addresses, source ports and
+interfaces rank from each finished day's and hour's top 50 (`packetfilter_top_daily`,
+`packetfilter_top`): exact for a value in the top 50 of every day or hour it appeared
+in, a lower bound otherwise. Filters on addresses read the raw rows.
 """
 
 from collections import Counter
@@ -20,7 +20,7 @@ from api.db import DbDep, query
 from api.deps import TimeRange, TimeRangeDep, utcnow
 from api.models import DropsSummary, Timeseries, TimeseriesPoint, Top, TopEntry
 from collector.netfmt import normalise_ip
-from collector.rollups import FIVE_MINUTES, HOUR, READY_LAG, floor_time
+from collector.rollups import DAY, FIVE_MINUTES, HOUR, READY_LAG, floor_time
 
 router = APIRouter(prefix="/drops", tags=["drops"])
 
@@ -34,12 +34,17 @@ class Rollup(NamedTuple):
     table: str
     bucket: timedelta
     lag: timedelta | None = None  # filled only for buckets this long past; None: with every batch
+    field: str | None = None  # a rankings table: the rows ranking this column
 
 
 COUNTS = Rollup("packetfilter_counts", FIVE_MINUTES)  # by host, action, chain, direction, protocol
 PORTS = Rollup("packetfilter_ports", HOUR)  # by host, action, chain, protocol, dst_port
 MACS = Rollup("packetfilter_macs", HOUR)  # by host, action, chain, mac
-SOURCES = Rollup("packetfilter_sources", HOUR, READY_LAG)  # each hour's top 50 src_ip
+
+
+def ranked(field: str) -> tuple[Rollup, Rollup]:
+    """Each day's and each hour's top 50 of a column, coarsest first."""
+    return Rollup("packetfilter_top_daily", DAY, READY_LAG, field), Rollup("packetfilter_top", HOUR, READY_LAG, field)
 
 
 class TopField(StrEnum):
@@ -96,14 +101,14 @@ class DropFilter:
         self.where = " AND ".join(conditions)
         self.countable = src_ip is None and dst_ip is None
 
-    def whole_buckets(self, rollup: Rollup) -> tuple[datetime, datetime] | None:
-        """The buckets lying wholly inside the range that the rollup holds, if it can answer for them."""
+    def whole_buckets(self, rollup: Rollup, since: datetime, until: datetime) -> tuple[datetime, datetime] | None:
+        """The buckets lying wholly inside since..until that the rollup holds, if it can answer for them."""
         if not self.countable:
             return None
-        first = floor_time(self.span.since, rollup.bucket)
-        if first < self.span.since:
+        first = floor_time(since, rollup.bucket)
+        if first < since:
             first += rollup.bucket
-        last = floor_time(self.span.until, rollup.bucket)
+        last = floor_time(until, rollup.bucket)
         if rollup.lag is not None:
             last = min(last, floor_time(utcnow() - rollup.lag, rollup.bucket))
         return (first, last) if first < last else None
@@ -112,28 +117,40 @@ class DropFilter:
 FilterDep = Annotated[DropFilter, Depends()]
 
 
-def _tally(db: DbDep, filters: DropFilter, groups: str, counted_groups: str, rollup: Rollup = COUNTS) -> Counter:
-    """Rows per group in the range: whole buckets from a rollup, the rest from raw rows.
+def _tally(
+    db: DbDep, filters: DropFilter, groups: str, counted_groups: str, rollups: tuple[Rollup, ...] = (COUNTS,)
+) -> Counter:
+    """Rows per group in the range: whole buckets from the rollups, coarsest first, the rest from raw rows.
 
     `groups` are named expressions over packetfilter, `counted_groups` the same
-    over the rollup (which stores a missing protocol as ''); both constant.
+    over the rollups (which store a missing value as ''); both constant.
     """
     tally: Counter = Counter()
     positions = ", ".join(str(i + 1) for i in range(groups.count(" AS ")))  # every group expression is named
-    buckets = filters.whole_buckets(rollup)
-    raw_time, raw_params = "timestamp >= %s AND timestamp < %s", [filters.span.since, filters.span.until]
-    if buckets is not None:
-        sql = (
-            f"SELECT {counted_groups}, SUM(packets) AS n FROM {rollup.table}"
-            f" WHERE timestamp >= %s AND timestamp < %s AND {filters.counted_where} GROUP BY {positions}"
-        )
-        for row in query(db, sql, [*buckets, *filters.counted_params]):
-            tally[tuple(row.values())[:-1]] += int(row["n"])
-        raw_time = "((timestamp >= %s AND timestamp < %s) OR (timestamp >= %s AND timestamp < %s))"
-        raw_params = [filters.span.since, buckets[0], buckets[1], filters.span.until]
-    where = filters.where.replace("timestamp >= %s AND timestamp < %s", raw_time, 1)
+    spans = [(filters.span.since, filters.span.until)]
+    for rollup in rollups:
+        uncovered = []
+        for since, until in spans:
+            buckets = filters.whole_buckets(rollup, since, until)
+            if buckets is None:
+                uncovered.append((since, until))
+                continue
+            field, field_params = ("field = %s", [rollup.field]) if rollup.field else ("TRUE", [])
+            sql = (
+                f"SELECT {counted_groups}, SUM(packets) AS n FROM {rollup.table}"
+                f" WHERE timestamp >= %s AND timestamp < %s AND {field} AND {filters.counted_where}"
+                f" GROUP BY {positions}"
+            )
+            for row in query(db, sql, [*buckets, *field_params, *filters.counted_params]):
+                tally[tuple(row.values())[:-1]] += int(row["n"])
+            uncovered += [(a, b) for a, b in ((since, buckets[0]), (buckets[1], until)) if a < b]
+        spans = uncovered
+    if not spans:
+        return tally
+    raw_time = " OR ".join(["(timestamp >= %s AND timestamp < %s)"] * len(spans))
+    where = filters.where.replace("timestamp >= %s AND timestamp < %s", f"({raw_time})", 1)
     sql = f"SELECT {groups}, COUNT(*) AS n FROM packetfilter WHERE {where} GROUP BY {positions}"
-    for row in query(db, sql, [*raw_params, *filters.params[2:]]):
+    for row in query(db, sql, [*(moment for span in spans for moment in span), *filters.params[2:]]):
         tally[tuple(row.values())[:-1]] += row["n"]
     return tally
 
@@ -205,16 +222,17 @@ def top(
 ) -> Top:
     """The most frequent values of one field among packet-filter rows in the range."""
     column = by.value
-    rollup = {TopField.protocol: COUNTS, TopField.dst_port: PORTS, TopField.mac: MACS, TopField.src_ip: SOURCES}.get(by)
-    if rollup is not None:
-        counted = f"NULLIF({column}, '')" if by in {TopField.protocol, TopField.src_ip} else column
-        tally = _tally(db, filters, f"{column} AS value", f"{counted} AS value", rollup)
-        ranked = sorted(((n, value) for (value,), n in tally.items() if value is not None), key=lambda e: (-e[0], e[1]))
-        entries = [TopEntry(value=value, count=n) for n, value in ranked[:limit]]
+    if by in {TopField.protocol, TopField.dst_port, TopField.mac}:
+        rollups: tuple[Rollup, ...] = ({TopField.protocol: COUNTS, TopField.dst_port: PORTS, TopField.mac: MACS}[by],)
+        counted = f"NULLIF({column}, '')" if by == TopField.protocol else column
     else:
-        sql = (
-            f"SELECT {column} AS value, COUNT(*) AS count FROM packetfilter"
-            f" WHERE {filters.where} AND {column} IS NOT NULL GROUP BY {column} ORDER BY count DESC, value LIMIT %s"
-        )
-        entries = [TopEntry(value=row["value"], count=row["count"]) for row in query(db, sql, [*filters.params, limit])]
-    return Top(since=filters.span.since, until=filters.span.until, by=column, entries=entries)
+        rollups = ranked(column)
+        counted = "CAST(NULLIF(value, '') AS UNSIGNED)" if by == TopField.src_port else "NULLIF(value, '')"
+    tally = _tally(db, filters, f"{column} AS value", f"{counted} AS value", rollups)
+    entries = sorted(((n, value) for (value,), n in tally.items() if value is not None), key=lambda e: (-e[0], e[1]))
+    return Top(
+        since=filters.span.since,
+        until=filters.span.until,
+        by=column,
+        entries=[TopEntry(value=value, count=n) for n, value in entries[:limit]],
+    )
