@@ -29,6 +29,8 @@ from tests.servers import ROOT, MariaDBServer, free_port
 PF_ROWS = int(os.environ.get("BENCH_PF_ROWS", "20000000"))
 DEVICES = 500
 TARGET_MS = 250
+QUERY_BUFFER_POOL = "128M"  # what MariaDB gets on a 1-2 GB NAS beside the other services
+FILL_OPTIONS = ("--innodb-buffer-pool-size=4G", "--innodb-flush-log-at-trx-commit=0")
 RESULTS = ROOT / "bench" / "results"
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 START = NOW - timedelta(days=30)
@@ -212,7 +214,9 @@ def main() -> int:
     """Fill, start the API, time everything, report."""
     with tempfile.TemporaryDirectory(prefix="siem-queries-") as temp:
         work = Path(temp)
-        server = MariaDBServer(work, "--local-infile=1", "--innodb-buffer-pool-size=128M")
+        # The fill is only set-up: it gets a large buffer pool and lazy log flushes. The queries are
+        # then timed after a restart with a NAS-sized buffer pool.
+        server = MariaDBServer(work, "--local-infile=1", "--innodb-log-file-size=512M", *FILL_OPTIONS)
         server.install()
         server.start()
         token = "bench-token-" + str(os.getpid())
@@ -220,6 +224,9 @@ def main() -> int:
         began = time.monotonic()
         counts = fill(server, work)
         fill_seconds = time.monotonic() - began
+        server.stop()
+        server.options = (*server.options[:2], f"--innodb-buffer-pool-size={QUERY_BUFFER_POOL}")
+        server.start()
         port = free_port()
         api_env = {
             **os.environ, **env, "SIEM_DB_USER": "siem_reader", "SIEM_DB_PASSWORD": env["SIEM_READER_PASSWORD"],
@@ -246,7 +253,8 @@ def main() -> int:
             server.stop()
     slow = [name for name, ms in results if ms > TARGET_MS]
     lines = [f"# Query benchmark {NOW:%Y-%m-%d %H:%M} UTC", "",
-             f"Filled {counts} over 30 days in {fill_seconds:.0f} s. Target: p95 <= {TARGET_MS} ms.", "",
+             f"Filled {counts} over 30 days in {fill_seconds:.0f} s. Queries timed with a {QUERY_BUFFER_POOL}"
+             f" buffer pool. Target: p95 <= {TARGET_MS} ms.", "",
              f"{len(results) - len(slow)} of {len(results)} queries meet the target "
              f"(overall median {statistics.median(ms for _, ms in results):.0f} ms).", "",
              "| query | p95 ms | target |", "|---|---|---|"]  # fmt: skip

@@ -78,12 +78,14 @@ def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit:
         complete_from = floor_time(first, HOUR) + (HOUR if trimmed else timedelta(0))
         hours = _changed(cursor, max(complete_from, floor_time(now - RECHECK, HOUR)), settled)
         hours += _unranked(cursor, first, settled, limit)
-        for hour in sorted(set(hours))[:limit]:
+        todo = sorted(set(hours))
+        for hour in todo[:limit]:
             cursor.execute("DELETE FROM packetfilter_top WHERE timestamp = %s", (hour,))
             for statement in RANK_HOUR.values():
                 cursor.execute(statement, (hour, hour, hour + HOUR))
             connection.commit()
-        for day in _days_to_rank(cursor, floor_time(now - RECHECK, DAY), settled + HOUR):
+        ranked_to = todo[limit - 1] + HOUR if len(todo) > limit else settled + HOUR  # every hour before is ranked
+        for day in _days_to_rank(cursor, floor_time(now - RECHECK, DAY), ranked_to):
             cursor.execute("DELETE FROM packetfilter_top_daily WHERE timestamp = %s", (day,))
             cursor.execute(RANK_DAY, (day, day, day + DAY))
             connection.commit()
@@ -125,16 +127,19 @@ def _unranked(cursor: pymysql.cursors.Cursor, first: datetime, settled: datetime
     return hours
 
 
-def _days_to_rank(cursor: pymysql.cursors.Cursor, recheck_from: datetime, settled_to: datetime) -> list[datetime]:
-    """Days that have ended, whose hours are ranked, and whose daily ranking is missing or adds up differently."""
-    cursor.execute("SELECT MIN(timestamp), MAX(timestamp) FROM packetfilter_top")
-    first_hour, last_hour = cursor.fetchone()
-    if first_hour is None:
-        return []
-    ready = floor_time(min(settled_to, last_hour + HOUR), DAY)  # days before this one have all their hours ranked
+def _days_to_rank(cursor: pymysql.cursors.Cursor, recheck_from: datetime, ranked_to: datetime) -> list[datetime]:
+    """Days before ranked_to's day whose daily ranking is missing or adds up differently from their hours."""
+    ready = floor_time(ranked_to, DAY)
     cursor.execute("SELECT MAX(timestamp) FROM packetfilter_top_daily")
     (last_day,) = cursor.fetchone()
-    since = floor_time(first_hour, DAY) if last_day is None else min(recheck_from, last_day + DAY)
+    if last_day is None:
+        cursor.execute("SELECT MIN(timestamp) FROM packetfilter_top")
+        (first_hour,) = cursor.fetchone()
+        if first_hour is None:
+            return []
+        since = floor_time(first_hour, DAY)
+    else:
+        since = min(recheck_from, last_day + DAY)
     totals = []
     for table in ("packetfilter_top", "packetfilter_top_daily"):
         cursor.execute(

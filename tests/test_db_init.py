@@ -99,7 +99,7 @@ class TestAccounts:
             cursor.execute("DELETE FROM messages WHERE timestamp < '2000-01-01'")
         assert denied(connection, "SELECT * FROM messages")
         assert denied(connection, "SELECT message FROM messages")
-        assert denied(connection, "SELECT dst_ip, mac FROM packetfilter")
+        assert denied(connection, "SELECT mac, prefix FROM packetfilter")
         assert denied(connection, "DELETE FROM messages WHERE host = 'h'")
         assert denied(connection, "UPDATE messages SET host = 'y'")
         assert denied(connection, "UPDATE devices SET name = 'mine'")

@@ -1,4 +1,4 @@
-"""Hourly source rankings: each finished hour keeps its top 50 sources exactly and the rest in one row."""
+"""Rankings: each finished hour and day keeps its top 50 addresses, ports and interfaces, the rest in one row."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -8,13 +8,14 @@ import pymysql
 
 from collector import db as collector_db
 from collector.rankings import rank_hours
-from collector.rollups import TOP_PER_HOUR
+from collector.rollups import DAY, TOP_PER_BUCKET, floor_time
 from collector.settings import Settings
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, collector_env, octet_counted, send_tcp
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 HOUR = NOW.replace(minute=0, second=0) - timedelta(hours=3)  # a finished hour, three hours back
+SOURCES = "SELECT value, packets FROM packetfilter_top WHERE field = 'src_ip'"
 
 
 def packet(moment: datetime, source: str) -> bytes:
@@ -48,11 +49,17 @@ def test_each_hour_keeps_its_top_sources_and_the_rest_in_one_row(
         assert rank_hours(connection, NOW) == 0, "an hour is ranked once"
     finally:
         connection.close()
-    ranked = {row["src_ip"]: row["packets"] for row in fetch(db, "SELECT src_ip, packets FROM packetfilter_sources")}
-    top = {f"203.0.113.{i}": i + 1 for i in range(60 - TOP_PER_HOUR, 60)}
+    ranked = {row["value"]: row["packets"] for row in fetch(db, SOURCES)}
+    top = {f"203.0.113.{i}": i + 1 for i in range(60 - TOP_PER_BUCKET, 60)}
     assert {ip: n for ip, n in ranked.items() if ip} == top
-    assert ranked[""] == sum(range(1, 60 - TOP_PER_HOUR + 1)), "the ten smallest sources, in one row"
-    assert fetch(db, "SELECT timestamp FROM packetfilter_sources GROUP BY 1") == [{"timestamp": HOUR}]
+    assert ranked[""] == sum(range(1, 60 - TOP_PER_BUCKET + 1)), "the ten smallest sources, in one row"
+    assert fetch(db, "SELECT timestamp FROM packetfilter_top GROUP BY 1") == [{"timestamp": HOUR}]
+    by_field = "SELECT field, value, packets FROM packetfilter_top WHERE field <> 'src_ip' ORDER BY 1, 2"
+    assert fetch(db, by_field) == [
+        {"field": "dst_ip", "value": "198.51.100.23", "packets": sum(range(1, 61))},
+        {"field": "in_interface", "value": "eth0", "packets": sum(range(1, 61))},
+        {"field": "src_port", "value": "40000", "packets": sum(range(1, 61))},
+    ], "the hour's other fields, each with one value"
 
 
 def test_the_collector_ranks_finished_hours_by_itself(
@@ -65,8 +72,8 @@ def test_the_collector_ranks_finished_hours_by_itself(
     assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(lines)) == len(lines)
     collector.stop()
     start_collector()
-    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter_sources", 30) == 30
-    assert wait_for(db, "SELECT SUM(packets) FROM packetfilter_sources", 30) == 30
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter_top WHERE field = 'src_ip'", 30) == 30
+    assert wait_for(db, "SELECT SUM(packets) FROM packetfilter_top WHERE field = 'src_ip'", 30) == 30
 
 
 def test_packets_arriving_after_their_hour_was_ranked_are_ranked_again(
@@ -80,4 +87,28 @@ def test_packets_arriving_after_their_hour_was_ranked_are_ranked_again(
     send_tcp(collector.port, octet_counted(packet(HOUR + timedelta(minutes=30), "203.0.113.1")))
     assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", 2) == 2
     assert rank_hours(db, NOW) == 1
-    assert fetch(db, "SELECT src_ip, packets FROM packetfilter_sources") == [{"src_ip": "203.0.113.1", "packets": 2}]
+    assert fetch(db, SOURCES) == [{"value": "203.0.113.1", "packets": 2}]
+
+
+def test_each_day_keeps_the_top_of_its_hours_and_follows_late_packets(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """A finished day ranks the sums of its hours: the same top 50, the rest in one row; a late packet re-ranks it."""
+    day = floor_time(NOW, DAY) - 3 * DAY
+    collector = start_collector()
+    lines = [*hour_of_sources(day + timedelta(hours=2)), *hour_of_sources(day + timedelta(hours=20))]
+    send_tcp(collector.port, octet_counted(*lines))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(lines)) == len(lines)
+    assert rank_hours(db, NOW) == 2
+    daily = "SELECT timestamp, value, packets FROM packetfilter_top_daily WHERE field = 'src_ip'"
+    rows = fetch(db, daily)
+    assert {row["timestamp"] for row in rows} == {day}
+    ranked = {row["value"]: row["packets"] for row in rows}
+    assert {ip: n for ip, n in ranked.items() if ip} == {f"203.0.113.{i}": 2 * (i + 1) for i in range(10, 60)}
+    assert ranked[""] == 2 * sum(range(1, 11)), "both hours' rest, in one row"
+
+    send_tcp(collector.port, octet_counted(packet(day + timedelta(hours=2, minutes=59), "203.0.113.59")))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(lines) + 1) == len(lines) + 1
+    assert rank_hours(db, NOW) == 1, "the late packet's hour"
+    ranked = {row["value"]: row["packets"] for row in fetch(db, daily)}
+    assert ranked["203.0.113.59"] == 121, "and then its day"
