@@ -118,7 +118,7 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
         print(file=sys.stderr)
     began = time.monotonic()
     hours = rank_hours(connection, NOW, limit=10**6)  # what the collector does an hour at a time
-    print(f"ranked sources of {hours} hours in {time.monotonic() - began:.0f} s", file=sys.stderr)
+    print(f"ranked {hours} hours and their days in {time.monotonic() - began:.0f} s", file=sys.stderr)
     with connection.cursor() as cursor:
         for i, mac in enumerate(macs):
             seen = START + timedelta(hours=i)

@@ -4,7 +4,8 @@ Source addresses and ports are too many to count per hour in full (a scan brings
 thousands), so each hour keeps, for every field in RANKED_FIELDS, its top
 TOP_PER_BUCKET values per host, action and chain, exactly, and one row with value
 '' holding the rest. Once a day's last hour is ranked, the day keeps the top of
-its hours' sums the same way, so a ranking over months reads days, not hours.
+its hours' sums the same way, and the sums of the writer's hourly port and MAC
+counts, so a ranking over months reads days, not hours.
 Readers use these rows for hours and days that ended at least READY_LAG ago and
 count raw rows for the newer minutes.
 
@@ -58,6 +59,20 @@ SELECT %s, field, host, action, chain, IF(position <= {TOP_PER_BUCKET} AND value
 ) AS ranked
 GROUP BY field, host, action, chain, IF(position <= {TOP_PER_BUCKET} AND value <> '', value, '')
 """  # noqa: S608
+# Ports and MACs are counted in full per hour by the writer; a day is their sum.
+ADD_UP_DAY = (
+    """
+INSERT INTO packetfilter_ports_daily (timestamp, host, action, chain, protocol, dst_port, packets)
+SELECT %s, host, action, chain, protocol, dst_port, SUM(packets) FROM packetfilter_ports
+WHERE timestamp >= %s AND timestamp < %s GROUP BY host, action, chain, protocol, dst_port
+""",
+    """
+INSERT INTO packetfilter_macs_daily (timestamp, host, action, chain, mac, packets, last_seen)
+SELECT %s, host, action, chain, mac, SUM(packets), MAX(last_seen) FROM packetfilter_macs
+WHERE timestamp >= %s AND timestamp < %s GROUP BY host, action, chain, mac
+""",
+)
+DAILY_TABLES = ("packetfilter_top_daily", "packetfilter_ports_daily", "packetfilter_macs_daily")
 _BY_DAY = "CAST(DATE(timestamp) AS DATETIME)"
 
 
@@ -86,8 +101,10 @@ def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit:
             connection.commit()
         ranked_to = todo[limit - 1] + HOUR if len(todo) > limit else settled + HOUR  # every hour before is ranked
         for day in _days_to_rank(cursor, floor_time(now - RECHECK, DAY), ranked_to):
-            cursor.execute("DELETE FROM packetfilter_top_daily WHERE timestamp = %s", (day,))
-            cursor.execute(RANK_DAY, (day, day, day + DAY))
+            for table in DAILY_TABLES:
+                cursor.execute(f"DELETE FROM {table} WHERE timestamp = %s", (day,))  # noqa: S608  (constant names)
+            for statement in (RANK_DAY, *ADD_UP_DAY):
+                cursor.execute(statement, (day, day, day + DAY))
             connection.commit()
     connection.commit()
     return min(len(set(hours)), limit)

@@ -14,7 +14,8 @@ from collector.placeholders import is_placeholder
 RETENTION_DEFAULTS = {
     "messages": 90, "packetfilter": 90, "addrwatch": 90, "device_events": 365, "packetfilter_counts": 400,
     "messages_counts": 400, "messages_hourly": 400,
-    "packetfilter_ports": 400, "packetfilter_macs": 400, "packetfilter_top": 90, "packetfilter_top_daily": 400,
+    "packetfilter_ports": 400, "packetfilter_macs": 400, "packetfilter_ports_daily": 400,
+    "packetfilter_macs_daily": 400, "packetfilter_top": 90, "packetfilter_top_daily": 400,
 }  # fmt: skip
 
 T = TypeVar("T")

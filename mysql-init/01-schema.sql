@@ -130,6 +130,30 @@ CREATE TABLE IF NOT EXISTS packetfilter_macs (
     PRIMARY KEY (timestamp, host, action, chain, mac)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
+-- The same per day (UTC), added up from the hourly rows by the collector once the day's last hour
+-- is ranked (below): rankings over months read 30 rows a month for each port or MAC, not 720.
+CREATE TABLE IF NOT EXISTS packetfilter_ports_daily (
+    timestamp DATETIME          NOT NULL COMMENT 'start of the day, UTC',
+    host      VARCHAR(255)      NOT NULL,
+    action    VARCHAR(16)       NOT NULL,
+    chain     VARCHAR(32)       NOT NULL,
+    protocol  VARCHAR(8)        NOT NULL COMMENT 'empty when the line named none',
+    dst_port  SMALLINT UNSIGNED NOT NULL,
+    packets   INT UNSIGNED      NOT NULL,
+    PRIMARY KEY (timestamp, host, action, chain, protocol, dst_port)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS packetfilter_macs_daily (
+    timestamp DATETIME          NOT NULL COMMENT 'start of the day, UTC',
+    host      VARCHAR(255)      NOT NULL,
+    action    VARCHAR(16)       NOT NULL,
+    chain     VARCHAR(32)       NOT NULL,
+    mac       CHAR(17)          NOT NULL COMMENT 'sending device: source half of MAC=',
+    packets   INT UNSIGNED      NOT NULL,
+    last_seen DATETIME(3)       NOT NULL COMMENT 'newest packet of the day',
+    PRIMARY KEY (timestamp, host, action, chain, mac)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
 -- Each finished hour's 50 most frequent values of src_ip, dst_ip, src_port and in_interface per
 -- host, action and chain, exactly, and one row (value '') with the rest; ranked by the collector
 -- from the raw rows a few minutes after the hour ends. Rankings over weeks add these up instead

@@ -25,7 +25,6 @@ MESSAGE_HOURLY = "messages_hourly"  # and per hour, for charts over weeks
 # minutes before the first and after the last whole hour are counted from raw rows.
 HOUR_FROM = "FROM_UNIXTIME(CEIL($__unixEpochFrom() / 3600) * 3600)"
 HOUR_TO = "FROM_UNIXTIME(FLOOR($__unixEpochTo() / 3600) * 3600)"
-WHOLE_HOURS = f"timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO}"
 EDGE_MINUTES = f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {HOUR_TO})"
 # The rankings (packetfilter_top, packetfilter_top_daily) hold hours and days that ended at least
 # 15 minutes ago (collector/rankings.py, READY_LAG): whole days come from the daily table, the
@@ -41,6 +40,11 @@ RANKED_HOURS = (
     f" OR (timestamp >= GREATEST({DAY_FROM}, {DAY_TO}) AND timestamp < {RANKED_TO}))"
 )
 UNRANKED_MINUTES = f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {RANKED_TO})"
+# The same for packetfilter_ports and packetfilter_macs, whose hours are current and whose days come with the ranking.
+HOURS_BESIDE_DAYS = (
+    f"((timestamp >= {HOUR_FROM} AND timestamp < LEAST({DAY_FROM}, {HOUR_TO}))"
+    f" OR (timestamp >= GREATEST({DAY_FROM}, {DAY_TO}) AND timestamp < {HOUR_TO}))"
+)
 COUNTS_RESOLUTION = "5m"
 
 
@@ -53,6 +57,16 @@ def counted_messages(metric: str, where: str) -> str:
         f"SELECT $__timeGroupAlias(timestamp, $__interval), {metric} AS metric, SUM(messages) AS value"
         f" FROM {table} WHERE $__interval_ms {test} 3600000 AND {where} GROUP BY 1, 2"
         for table, test in ((MESSAGE_HOURLY, ">="), (MESSAGE_COUNTS, "<"))
+    )
+
+
+def counted_total(alias: str, where: str) -> str:
+    """Messages in the range: whole hours from the hourly counts, the 5-minute counts for the edges."""
+    return (
+        f"SELECT COALESCE(SUM(n), 0) AS {alias} FROM ("
+        f"SELECT SUM(messages) AS n FROM {MESSAGE_HOURLY} WHERE timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO}"
+        f" AND {where} UNION ALL SELECT SUM(messages) FROM {MESSAGE_COUNTS} WHERE $__timeFilter(timestamp)"
+        f" AND (timestamp < {HOUR_FROM} OR timestamp >= {HOUR_TO}) AND {where}) AS counted"
     )
 
 
@@ -92,9 +106,15 @@ def firewall() -> dict[str, Any]:
         barchart(
             "Top destination ports",
             "SELECT dst_port, CAST(SUM(packets) AS UNSIGNED) AS packets FROM ("
-            "SELECT CONCAT(NULLIF(protocol, ''), '/', dst_port) AS dst_port, SUM(packets) AS packets"
-            f" FROM packetfilter_ports WHERE {WHOLE_HOURS} AND {filters} GROUP BY 1"
-            " UNION ALL SELECT CONCAT(protocol, '/', dst_port), COUNT(*) FROM packetfilter"
+            + " UNION ALL ".join(
+                "SELECT CONCAT(NULLIF(protocol, ''), '/', dst_port) AS dst_port, SUM(packets) AS packets"
+                f" FROM {table} WHERE {span} AND {filters} GROUP BY 1"
+                for table, span in (
+                    ("packetfilter_ports_daily", RANKED_DAYS),
+                    ("packetfilter_ports", HOURS_BESIDE_DAYS),
+                )
+            )
+            + " UNION ALL SELECT CONCAT(protocol, '/', dst_port), COUNT(*) FROM packetfilter"
             f" WHERE {EDGE_MINUTES} AND {filters} AND dst_port IS NOT NULL GROUP BY 1"
             ") AS ranked GROUP BY 1 ORDER BY packets DESC LIMIT 10",
             "What they are trying to reach.",
@@ -110,9 +130,12 @@ def firewall() -> dict[str, Any]:
             "SELECT COALESCE(d.name, d.hostname, t.mac) AS device, d.vendor, t.mac,"
             " CAST(SUM(t.packets) AS UNSIGNED) AS blocked,"
             " MAX(t.last_seen) AS last_blocked FROM ("
-            "SELECT mac, SUM(packets) AS packets, MAX(last_seen) AS last_seen FROM packetfilter_macs"
-            f" WHERE {WHOLE_HOURS} AND {BLOCKED} AND {var_in('host', 'host')} GROUP BY mac"
-            " UNION ALL SELECT mac, COUNT(*), MAX(timestamp) FROM packetfilter"
+            + " UNION ALL ".join(
+                f"SELECT mac, SUM(packets) AS packets, MAX(last_seen) AS last_seen FROM {table}"
+                f" WHERE {span} AND {BLOCKED} AND {var_in('host', 'host')} GROUP BY mac"
+                for table, span in (("packetfilter_macs_daily", RANKED_DAYS), ("packetfilter_macs", HOURS_BESIDE_DAYS))
+            )
+            + " UNION ALL SELECT mac, COUNT(*), MAX(timestamp) FROM packetfilter"
             f" WHERE {EDGE_MINUTES} AND {BLOCKED} AND {var_in('host', 'host')} AND mac IS NOT NULL GROUP BY mac"
             ") AS t JOIN devices AS d ON d.mac = t.mac"
             " GROUP BY t.mac, d.name, d.hostname, d.vendor ORDER BY blocked DESC LIMIT 20",
@@ -242,7 +265,7 @@ def home() -> dict[str, Any]:
     panels = [
         stat(
             "Messages",
-            f"SELECT COALESCE(SUM(messages), 0) AS messages FROM {MESSAGE_COUNTS} WHERE $__timeFilter(timestamp)",
+            counted_total("messages", "TRUE"),
             link="/d/siem-logs",
         ),
         stat(
@@ -257,8 +280,7 @@ def home() -> dict[str, Any]:
         ),
         stat(
             "Warnings and errors",
-            f"SELECT COALESCE(SUM(messages), 0) AS warnings FROM {MESSAGE_COUNTS}"
-            " WHERE $__timeFilter(timestamp) AND severity <= 4",
+            counted_total("warnings", "severity <= 4"),
             link="/d/siem-logs",
         ),
         timeseries(

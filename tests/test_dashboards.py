@@ -45,9 +45,11 @@ def demo_lines() -> list[bytes]:
             f"SRC=10.0.0.45 DST=203.0.113.{i} LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=1 DF PROTO=UDP SPT=5000 DPT=53 "
             "LEN=40".encode()
         )
+    macs = (wan_mac, tv)
     for i in range(40):  # one to three days back (before START), so rankings have whole days to add up
         lines.append(
-            f"<4>{stamp(1560 + i * 67)} router kernel: drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:{wan_mac}:08:00 "
+            f"<4>{stamp(1560 + i * 67)} router kernel: drop wan in: IN=eth0 OUT= "
+            f"MAC=00:0d:b9:4f:2a:10:{macs[i % 2]}:08:00 "
             f"SRC=198.18.0.{i % 3} DST=198.51.100.{23 + i % 2} LEN=44 TTL=50 ID={i} PROTO=TCP "
             f"SPT={50000 + i % 4} DPT=443 SYN URGP=0".encode()
         )
@@ -78,8 +80,9 @@ def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pyt
     assert collector.stop() == 0
     rank_hours(root, datetime.now(UTC).replace(tzinfo=None), limit=1000)  # what the collector does each hour
     with root.cursor() as cursor:
-        cursor.execute("SELECT COUNT(DISTINCT timestamp) FROM packetfilter_top_daily")
-        assert cursor.fetchone()[0] >= 1, "the packets of days ago fill whole days"
+        for table in ("packetfilter_top_daily", "packetfilter_ports_daily", "packetfilter_macs_daily"):
+            cursor.execute(f"SELECT COUNT(DISTINCT timestamp) FROM {table}")
+            assert cursor.fetchone()[0] >= 1, f"the packets of days ago fill whole days of {table}"
     root.close()
     connection = mariadb.connect(
         "siem", user="siem_reader", password=db_env["SIEM_READER_PASSWORD"], init_command="SET time_zone = '+00:00'"
@@ -291,3 +294,18 @@ def test_message_charts_add_up_at_every_interval(
         for _, host, value in rows:
             totals[host] = totals.get(host, 0) + int(value)
         assert totals == dict(raw), interval
+
+
+@pytest.mark.parametrize(("first", "last"), RANGES)
+def test_message_totals_equal_counting_raw_rows(reader: pymysql.connections.Connection, first: int, last: int) -> None:
+    """The home page's message and warning totals, from hourly counts plus 5-minute edges, match the raw rows."""
+    start = NOW.replace(tzinfo=UTC) - timedelta(minutes=first, seconds=30)
+    end = NOW.replace(tzinfo=UTC) - timedelta(minutes=last, seconds=-30)
+    # the counts hold 5-minute buckets, and a bucket counts when it starts inside the range
+    since, until = (int(moment.timestamp()) for moment in (start, end))
+    first, after = since + (-since) % 300, until - until % 300 + 300
+    between = f"timestamp >= FROM_UNIXTIME({first}) AND timestamp < FROM_UNIXTIME({after})"
+    for title, condition in (("Messages", "TRUE"), ("Warnings and errors", "severity <= 4")):
+        _, rows = run(reader, panel_sql("home", title, start, end))
+        _, raw = run(reader, f"SELECT COUNT(*) FROM messages WHERE {between} AND {condition}")
+        assert int(rows[0][0]) == raw[0][0], title

@@ -1,9 +1,9 @@
 """Packet-filter summaries: counts by action/chain/protocol, over time, and top talkers.
 
 Counts by action, chain, direction and protocol come from the collector's 5-minute
-`packetfilter_counts`, rankings of ports and MACs from its hourly `packetfilter_ports`
-and `packetfilter_macs`, for every whole bucket in the range, and from raw rows for
-the minutes at either edge: exact, and fast over months. Addresses, source ports and
+`packetfilter_counts`, rankings of ports and MACs from its daily and hourly
+`packetfilter_ports` and `packetfilter_macs`, for every whole bucket in the range,
+and from raw rows for the minutes at either edge: exact, and fast over months. Addresses, source ports and
 interfaces rank from each finished day's and hour's top 50 (`packetfilter_top_daily`,
 `packetfilter_top`): exact for a value in the top 50 of every day or hour it appeared
 in, a lower bound otherwise. Filters on addresses read the raw rows.
@@ -38,8 +38,9 @@ class Rollup(NamedTuple):
 
 
 COUNTS = Rollup("packetfilter_counts", FIVE_MINUTES)  # by host, action, chain, direction, protocol
-PORTS = Rollup("packetfilter_ports", HOUR)  # by host, action, chain, protocol, dst_port
-MACS = Rollup("packetfilter_macs", HOUR)  # by host, action, chain, mac
+# by host, action, chain, protocol, dst_port; per day once the day's hours are ranked, per hour with every batch
+PORTS = (Rollup("packetfilter_ports_daily", DAY, READY_LAG), Rollup("packetfilter_ports", HOUR))
+MACS = (Rollup("packetfilter_macs_daily", DAY, READY_LAG), Rollup("packetfilter_macs", HOUR))  # by ..., mac
 
 
 def ranked(field: str) -> tuple[Rollup, Rollup]:
@@ -223,7 +224,7 @@ def top(
     """The most frequent values of one field among packet-filter rows in the range."""
     column = by.value
     if by in {TopField.protocol, TopField.dst_port, TopField.mac}:
-        rollups: tuple[Rollup, ...] = ({TopField.protocol: COUNTS, TopField.dst_port: PORTS, TopField.mac: MACS}[by],)
+        rollups: tuple[Rollup, ...] = {TopField.protocol: (COUNTS,), TopField.dst_port: PORTS, TopField.mac: MACS}[by]
         counted = f"NULLIF({column}, '')" if by == TopField.protocol else column
     else:
         rollups = ranked(column)
