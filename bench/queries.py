@@ -118,7 +118,9 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
         print(file=sys.stderr)
     began = time.monotonic()
     hours = rank_hours(connection, NOW, limit=10**6)  # what the collector does an hour at a time
-    print(f"ranked {hours} hours and their days in {time.monotonic() - began:.0f} s", file=sys.stderr)
+    ranking = time.monotonic() - began
+    print(f"ranked {hours} hours and their days in {ranking:.0f} s", file=sys.stderr)
+    counts["ranking ms per hour"] = round(ranking * 1000 / max(hours, 1))
     with connection.cursor() as cursor:
         for i, mac in enumerate(macs):
             seen = START + timedelta(hours=i)
@@ -135,6 +137,31 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
             cursor.fetchall()
     connection.close()
     return counts
+
+
+def storage(server: MariaDBServer) -> list[str]:
+    """Bytes on disk per raw row, and what the rollups add, from InnoDB's own statistics after the fill."""
+    connection = server.connect("siem")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'siem'")
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"ANALYZE TABLE `{name}`")  # sizes as they are now, not as last sampled
+            cursor.fetchall()
+        cursor.execute(
+            "SELECT table_name, data_length, index_length FROM information_schema.tables"
+            " WHERE table_schema = 'siem' AND data_length IS NOT NULL ORDER BY data_length + index_length DESC"
+        )
+        sizes = cursor.fetchall()
+        rows = {}
+        for table in ("packetfilter", "messages"):
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")
+            rows[table] = cursor.fetchone()[0]
+    connection.close()
+    lines = ["| table | rows | data MB | index MB | bytes/row (data + index) |", "|---|---|---|---|---|"]
+    for name, data, index in sizes:
+        per_row = f"{data / rows[name]:.0f} + {index / rows[name]:.0f}" if name in rows else ""
+        lines.append(f"| {name} | {rows.get(name, '')} | {data / 2**20:.1f} | {index / 2**20:.1f} | {per_row} |")
+    return lines
 
 
 SLOW_MS = 2000  # a query this slow is timed once: repeating it only makes the run longer
@@ -224,6 +251,7 @@ def main() -> int:
         began = time.monotonic()
         counts = fill(server, work)
         fill_seconds = time.monotonic() - began
+        disk = storage(server)
         server.stop()
         server.options = (*server.options[:2], f"--innodb-buffer-pool-size={QUERY_BUFFER_POOL}")
         server.start()
@@ -259,6 +287,7 @@ def main() -> int:
              f"(overall median {statistics.median(ms for _, ms in results):.0f} ms).", "",
              "| query | p95 ms | target |", "|---|---|---|"]  # fmt: skip
     lines += [f"| {name} | {ms:.0f} | {'ok' if ms <= TARGET_MS else 'SLOW'} |" for name, ms in results]
+    lines += ["", "Storage after the fill (InnoDB statistics):", "", *disk]
     report = "\n".join(lines) + "\n"
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)

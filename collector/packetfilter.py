@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from collector.netfmt import mac_from_link_header, normalise_ip
 
@@ -156,6 +157,7 @@ def _number(text: str | None, limit: int) -> int | None:
     return None
 
 
+@lru_cache(maxsize=1024)  # a router uses a handful of prefixes, each for thousands of lines
 def classify_prefix(prefix: str) -> tuple[str, str | None]:
     """Derive (action, chain) from a log prefix in any of the styles routers use.
 
