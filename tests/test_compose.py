@@ -11,6 +11,7 @@ import yaml
 
 from api.settings import Settings as ApiSettings
 from collector.placeholders import is_placeholder
+from collector.settings import RETENTION_DEFAULTS
 from collector.settings import Settings as CollectorSettings
 from siemctl import envfile
 from tests.servers import ROOT
@@ -153,6 +154,14 @@ class TestEnvFile:
         line = re.search(rf"^{name}=(.*)$", (ROOT / ".env.example").read_text(), re.MULTILINE)
         assert line is not None
         assert is_placeholder(line.group(1))
+
+
+def test_every_retention_setting_reaches_the_collector_with_its_default() -> None:
+    """A retention the README names can be set in .env: compose passes each one, defaulting as the collector does."""
+    environment = SERVICES["collector"]["environment"]
+    for table, days in RETENTION_DEFAULTS.items():
+        name = f"SIEM_RETENTION_{table.upper()}_DAYS"
+        assert environment.get(name) == f"${{{name}:-{days}}}", name
 
 
 def test_api_image_holds_every_collector_module_the_api_imports() -> None:
