@@ -1,8 +1,10 @@
 """The one database writer: batches from the buffer into MariaDB, to the spool while MariaDB is away."""
 
 import logging
+import queue
 import threading
 import time
+from typing import NamedTuple
 
 import pymysql
 
@@ -10,7 +12,7 @@ from collector import db
 from collector.buffer import Buffer, Received
 from collector.inventory import Inventory
 from collector.notices import Notices
-from collector.rows import build_rows, by_hour, count_messages, count_ports_and_macs, count_rows
+from collector.rows import Rows, build_rows, by_hour, count_messages, count_ports_and_macs, count_rows
 from collector.settings import Settings
 from collector.spool import Spool, SpoolFull
 from collector.stats import Counters
@@ -20,12 +22,39 @@ log = logging.getLogger(__name__)
 _STOP_GRACE_SECONDS = 10.0
 
 
+class Prepared(NamedTuple):
+    """A batch parsed into rows and their counts; the raw messages go along for the spool."""
+
+    batch: list[Received]
+    rows: Rows
+    statements: list[tuple[str, list[tuple]]]
+
+
+def prepare(batch: list[Received], settings: Settings) -> Prepared:
+    """Parse a batch and count it: everything but the inventory, which depends on the batches before."""
+    rows = build_rows(batch, settings.zone, settings.lan_interfaces)
+    ports, macs = count_ports_and_macs(rows.packetfilter)
+    messages = count_messages(rows.messages)
+    statements = [
+        (db.MESSAGES, rows.messages),
+        (db.MESSAGES_COUNTS, messages),
+        (db.MESSAGES_HOURLY, by_hour(messages)),
+        (db.PACKETFILTER, rows.packetfilter),
+        (db.PACKETFILTER_COUNTS, count_rows(rows.packetfilter)),
+        (db.PACKETFILTER_PORTS, ports),
+        (db.PACKETFILTER_MACS, macs),
+        (db.ADDRWATCH, rows.addrwatch),
+    ]
+    return Prepared(batch, rows, statements)
+
+
 class Writer(threading.Thread):
     """Runs in its own thread so the receiving event loop never waits on MariaDB.
 
     Order of preference for every batch: MariaDB, else the spool, else hold it
     (the buffer then fills and TCP senders are paused). Spooled batches are
     replayed a chunk at a time between live batches once MariaDB is back.
+    A second thread parses the next batch while this one waits on MariaDB.
     """
 
     def __init__(self, settings: Settings, buffer: Buffer, spool: Spool, counters: Counters, notices: Notices) -> None:
@@ -43,6 +72,7 @@ class Writer(threading.Thread):
         self._spool_full = False
         self._stopping = threading.Event()
         self._stop_deadline = float("inf")
+        self._prepared: queue.Queue[Prepared | None] = queue.Queue(maxsize=1)  # None: drained after stop
 
     def stop(self) -> None:
         """Ask the writer to drain the buffer, flush and finish."""
@@ -57,39 +87,45 @@ class Writer(threading.Thread):
         if self._spool.pending:
             log.info("spool holds %d bytes from before; replaying once MariaDB answers", self._spool.size)
         self._connected()
+        parser = threading.Thread(target=self._parse, name="parser", daemon=True)
+        parser.start()
         while True:
-            batch = self._buffer.take(settings.batch_size, settings.flush_seconds)
-            if batch:
-                self._store(batch)
-            elif self._stopping.is_set():
+            try:
+                prepared = self._prepared.get(timeout=settings.flush_seconds)
+            except queue.Empty:
+                prepared = None if self._stopping.is_set() and not parser.is_alive() else Prepared([], Rows(), [])
+            if prepared is None:
                 break
+            if prepared.batch:
+                self._store(prepared)
             if not self._stopping.is_set() and self._connected() and self._spool.pending:
                 self._replay_chunk()
         self._spool.close()
         self._forget_connection()
 
-    def _store(self, batch: list[Received]) -> None:
-        """Write a batch to MariaDB, or spool it."""
-        if self._connected() and self._write(batch):
-            self._counters.written += len(batch)
-            return
-        self._to_spool(batch)
+    def _parse(self) -> None:
+        """Take batches from the buffer and parse them, one ahead of the writer, until stopped and drained."""
+        settings = self._settings
+        while True:
+            batch = self._buffer.take(settings.batch_size, settings.flush_seconds)
+            if batch:
+                self._prepared.put(prepare(batch, settings))  # waits while the writer is a batch behind
+            elif self._stopping.is_set():
+                break
+        self._prepared.put(None)
 
-    def _write(self, batch: list[Received]) -> bool:
+    def _store(self, prepared: Prepared) -> None:
+        """Write a batch to MariaDB, or spool it."""
+        if self._connected() and self._write(prepared):
+            self._counters.written += len(prepared.batch)
+            return
+        self._to_spool(prepared)
+
+    def _write(self, prepared: Prepared) -> bool:
         """Insert a batch with its inventory changes; False (and the connection dropped) if MariaDB went away."""
-        rows = build_rows(batch, self._settings.zone, self._settings.lan_interfaces)
-        changes = self._inventory.observe(rows.sightings)
-        ports, macs = count_ports_and_macs(rows.packetfilter)
-        messages = count_messages(rows.messages)
+        changes = self._inventory.observe(prepared.rows.sightings)
         statements = [
-            (db.MESSAGES, rows.messages),
-            (db.MESSAGES_COUNTS, messages),
-            (db.MESSAGES_HOURLY, by_hour(messages)),
-            (db.PACKETFILTER, rows.packetfilter),
-            (db.PACKETFILTER_COUNTS, count_rows(rows.packetfilter)),
-            (db.PACKETFILTER_PORTS, ports),
-            (db.PACKETFILTER_MACS, macs),
-            (db.ADDRWATCH, rows.addrwatch),
+            *prepared.statements,
             (db.DEVICES, changes.devices),
             (db.DEVICE_ADDRESSES, changes.addresses),
             (db.DEVICE_EVENTS, changes.events),
@@ -106,8 +142,9 @@ class Writer(threading.Thread):
             self._notices.emit(Severity.ERR, "MariaDB refused %d rows; see the collector log", rejected)
         return True
 
-    def _to_spool(self, batch: list[Received]) -> None:
+    def _to_spool(self, prepared: Prepared) -> None:
         """Spool a batch; while the spool is full, hold it and keep trying both ways."""
+        batch = prepared.batch
         while True:
             try:
                 self._spool.append(batch)
@@ -123,7 +160,7 @@ class Writer(threading.Thread):
                     log.error("shutting down with MariaDB away and the spool full: %d messages lost", len(batch))
                     return
                 time.sleep(min(self._settings.db_retry_seconds, 1.0))
-                if self._connected() and self._write(batch):
+                if self._connected() and self._write(prepared):
                     self._counters.written += len(batch)
                     return
                 continue
@@ -136,7 +173,7 @@ class Writer(threading.Thread):
     def _replay_chunk(self) -> None:
         """Write one chunk of the spool to MariaDB and mark it done."""
         token, items = self._spool.read(self._settings.batch_size)
-        if items and not self._write(items):
+        if items and not self._write(prepare(items, self._settings)):
             return
         self._spool.commit(token)
         self._counters.replayed += len(items)

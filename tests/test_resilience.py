@@ -140,7 +140,7 @@ class TestBackPressure:
         collector.wait_for_log("spool full")
         time.sleep(1)
         assert sender.is_alive(), "the sender should be held back, not drained into nowhere"
-        send_udp(collector.port, *[b"<14>Nov 17 08:00:00 router udp: dropped"] * 200)
+        send_udp(collector.port, *[b"<14>Nov 17 08:00:00 router udp: dropped"] * 1500)  # more than the buffer holds
         collector.wait_for_log("UDP messages because", timeout=20)
         outage.start()
         sender.join(timeout=120)
