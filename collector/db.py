@@ -143,7 +143,16 @@ def load_inventory(connection: pymysql.connections.Connection) -> list[tuple]:
 Statements = list[tuple[str, list[tuple]]]
 
 
-def store(connection: pymysql.connections.Connection, statements: Statements) -> int:
+def encode_bulk(statements: Statements) -> dict[str, bytes]:
+    """The LOAD DATA text of each log-table statement, made ahead (in the parser thread) for `store`."""
+    if not _bulk_enabled:
+        return {}
+    return {sql: bulk.encode(rows) for sql, rows in statements if rows and sql in _BULK}
+
+
+def store(
+    connection: pymysql.connections.Connection, statements: Statements, encoded: dict[str, bytes] | None = None
+) -> int:
     """Run every (statement, rows) in one transaction; return how many rows had to be rejected.
 
     Big log-table batches go as LOAD DATA, the rest as executemany. LOAD DATA
@@ -151,11 +160,12 @@ def store(connection: pymysql.connections.Connection, statements: Statements) ->
     warning is rolled back and the batch is written again as INSERTs, where a
     value MariaDB refuses (a data or integrity error) is an error: the batch is
     then inserted row by row and only the offending rows are skipped. Any other
-    error means the database is down.
+    error means the database is down. `encoded` holds text `encode_bulk` made
+    beforehand, so the writer thread only waits on MariaDB.
     """
     for bulk_load in (_bulk_enabled, False):
         try:
-            _run(connection, statements, bulk_load)
+            _run(connection, statements, bulk_load, encoded or {})
             connection.commit()
             return 0
         except _LoadNotClean as problem:
@@ -186,7 +196,9 @@ def _refused_load(error: BaseException) -> bool:
     return False
 
 
-def _run(connection: pymysql.connections.Connection, statements: Statements, bulk_load: bool) -> None:
+def _run(
+    connection: pymysql.connections.Connection, statements: Statements, bulk_load: bool, encoded: dict[str, bytes]
+) -> None:
     """Send every statement of a batch, without committing."""
     with connection.cursor() as cursor:
         for sql, rows in statements:
@@ -198,7 +210,8 @@ def _run(connection: pymysql.connections.Connection, statements: Statements, bul
                 continue
             table, columns = target
             try:
-                data = bulk.MemoryFile(bulk.encode(rows))
+                payload = encoded.get(sql)
+                data = bulk.MemoryFile(payload if payload is not None else bulk.encode(rows))
             except OSError as error:
                 raise _LoadUnavailable(f"memfd_create: {error}") from error
             with data:

@@ -27,11 +27,12 @@ class Prepared(NamedTuple):
 
     batch: list[Received]
     rows: Rows
-    statements: list[tuple[str, list[tuple]]]
+    statements: db.Statements
+    encoded: dict[str, bytes]  # the log tables' rows as LOAD DATA text
 
 
 def prepare(batch: list[Received], settings: Settings) -> Prepared:
-    """Parse a batch and count it: everything but the inventory, which depends on the batches before."""
+    """Parse, count and encode a batch: everything but the inventory, which depends on the batches before."""
     rows = build_rows(batch, settings.zone, settings.lan_interfaces)
     ports, macs = count_ports_and_macs(rows.packetfilter)
     messages = count_messages(rows.messages)
@@ -45,7 +46,7 @@ def prepare(batch: list[Received], settings: Settings) -> Prepared:
         (db.PACKETFILTER_MACS, macs),
         (db.ADDRWATCH, rows.addrwatch),
     ]
-    return Prepared(batch, rows, statements)
+    return Prepared(batch, rows, statements, db.encode_bulk(statements))
 
 
 class Writer(threading.Thread):
@@ -93,7 +94,7 @@ class Writer(threading.Thread):
             try:
                 prepared = self._prepared.get(timeout=settings.flush_seconds)
             except queue.Empty:
-                prepared = None if self._stopping.is_set() and not parser.is_alive() else Prepared([], Rows(), [])
+                prepared = None if self._stopping.is_set() and not parser.is_alive() else Prepared([], Rows(), [], {})
             if prepared is None:
                 break
             if prepared.batch:
@@ -131,7 +132,7 @@ class Writer(threading.Thread):
             (db.DEVICE_EVENTS, changes.events),
         ]
         try:
-            rejected = db.store(self._connection, statements)
+            rejected = db.store(self._connection, statements, prepared.encoded)
         except db.DatabaseDown as error:
             self._failed(f"lost MariaDB ({error})")
             return False
