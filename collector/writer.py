@@ -73,7 +73,8 @@ class Writer(threading.Thread):
         self._spool_full = False
         self._stopping = threading.Event()
         self._stop_deadline = float("inf")
-        self._prepared: queue.Queue[Prepared | None] = queue.Queue(maxsize=1)  # None: drained after stop
+        self._prepared: queue.Queue[Prepared | None] = queue.Queue()  # None: drained after stop
+        self._in_hand = threading.Semaphore(2)  # batches out of the buffer: one being written, one parsed ahead
 
     def stop(self) -> None:
         """Ask the writer to drain the buffer, flush and finish."""
@@ -99,6 +100,7 @@ class Writer(threading.Thread):
                 break
             if prepared.batch:
                 self._store(prepared)
+                self._in_hand.release()
             if not self._stopping.is_set() and self._connected() and self._spool.pending:
                 self._replay_chunk()
         self._spool.close()
@@ -108,10 +110,13 @@ class Writer(threading.Thread):
         """Take batches from the buffer and parse them, one ahead of the writer, until stopped and drained."""
         settings = self._settings
         while True:
+            self._in_hand.acquire()  # at most one batch ahead of the writer: memory stays bounded
             batch = self._buffer.take(settings.batch_size, settings.flush_seconds)
             if batch:
-                self._prepared.put(prepare(batch, settings))  # waits while the writer is a batch behind
-            elif self._stopping.is_set():
+                self._prepared.put(prepare(batch, settings))
+                continue
+            self._in_hand.release()
+            if self._stopping.is_set():
                 break
         self._prepared.put(None)
 

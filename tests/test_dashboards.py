@@ -309,3 +309,12 @@ def test_message_totals_equal_counting_raw_rows(reader: pymysql.connections.Conn
         _, rows = run(reader, panel_sql("home", title, start, end))
         _, raw = run(reader, f"SELECT COUNT(*) FROM messages WHERE {between} AND {condition}")
         assert int(rows[0][0]) == raw[0][0], title
+
+
+def test_stats_rows_equal_counting_raw_rows(reader: pymysql.connections.Connection, api_url: str) -> None:
+    """/stats adds up 5-minute and hourly counts over three days of messages: the totals COUNT(*) gives."""
+    response = httpx.get(f"{api_url}/api/v1/stats", headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert response.status_code == 200, response.text
+    for table in ("messages", "packetfilter"):
+        _, raw = run(reader, f"SELECT COUNT(*) FROM {table}")
+        assert response.json()["tables"][table]["rows"] == raw[0][0], table

@@ -118,15 +118,16 @@ class DropFilter:
 FilterDep = Annotated[DropFilter, Depends()]
 
 
-def _tally(
-    db: DbDep, filters: DropFilter, groups: str, counted_groups: str, rollups: tuple[Rollup, ...] = (COUNTS,)
-) -> Counter:
-    """Rows per group in the range: whole buckets from the rollups, coarsest first, the rest from raw rows.
+def _parts(
+    filters: DropFilter, groups: str, counted_groups: str, rollups: tuple[Rollup, ...]
+) -> list[tuple[str, list[object]]]:
+    """SELECTs that together count the range once: whole buckets from the rollups, coarsest first, then raw rows.
 
     `groups` are named expressions over packetfilter, `counted_groups` the same
-    over the rollups (which store a missing value as ''); both constant.
+    over the rollups (which store a missing value as ''); both constant. Every
+    SELECT gives the groups and their count, `n`.
     """
-    tally: Counter = Counter()
+    parts: list[tuple[str, list[object]]] = []
     positions = ", ".join(str(i + 1) for i in range(groups.count(" AS ")))  # every group expression is named
     spans = [(filters.span.since, filters.span.until)]
     for rollup in rollups:
@@ -142,17 +143,25 @@ def _tally(
                 f" WHERE timestamp >= %s AND timestamp < %s AND {field} AND {filters.counted_where}"
                 f" GROUP BY {positions}"
             )
-            for row in query(db, sql, [*buckets, *field_params, *filters.counted_params]):
-                tally[tuple(row.values())[:-1]] += int(row["n"])
+            parts.append((sql, [*buckets, *field_params, *filters.counted_params]))
             uncovered += [(a, b) for a, b in ((since, buckets[0]), (buckets[1], until)) if a < b]
         spans = uncovered
-    if not spans:
-        return tally
-    raw_time = " OR ".join(["(timestamp >= %s AND timestamp < %s)"] * len(spans))
-    where = filters.where.replace("timestamp >= %s AND timestamp < %s", f"({raw_time})", 1)
-    sql = f"SELECT {groups}, COUNT(*) AS n FROM packetfilter WHERE {where} GROUP BY {positions}"
-    for row in query(db, sql, [*(moment for span in spans for moment in span), *filters.params[2:]]):
-        tally[tuple(row.values())[:-1]] += row["n"]
+    if spans:
+        raw_time = " OR ".join(["(timestamp >= %s AND timestamp < %s)"] * len(spans))
+        where = filters.where.replace("timestamp >= %s AND timestamp < %s", f"({raw_time})", 1)
+        sql = f"SELECT {groups}, COUNT(*) AS n FROM packetfilter WHERE {where} GROUP BY {positions}"
+        parts.append((sql, [*(moment for span in spans for moment in span), *filters.params[2:]]))
+    return parts
+
+
+def _tally(
+    db: DbDep, filters: DropFilter, groups: str, counted_groups: str, rollups: tuple[Rollup, ...] = (COUNTS,)
+) -> Counter:
+    """Rows per group in the range, added up here from each part (few groups: totals, time buckets)."""
+    tally: Counter = Counter()
+    for sql, params in _parts(filters, groups, counted_groups, rollups):
+        for row in query(db, sql, params):
+            tally[tuple(row.values())[:-1]] += int(row["n"])
     return tally
 
 
@@ -229,11 +238,16 @@ def top(
     else:
         rollups = ranked(column)
         counted = "CAST(NULLIF(value, '') AS UNSIGNED)" if by == TopField.src_port else "NULLIF(value, '')"
-    tally = _tally(db, filters, f"{column} AS value", f"{counted} AS value", rollups)
-    entries = sorted(((n, value) for (value,), n in tally.items() if value is not None), key=lambda e: (-e[0], e[1]))
+    # Addresses and ports have thousands of values: MariaDB adds the parts up and returns only the top.
+    parts = _parts(filters, f"{column} AS value", f"{counted} AS value", rollups)
+    sql = (
+        "SELECT value, SUM(n) AS count FROM (" + " UNION ALL ".join(part for part, _ in parts) + ") AS parts"
+        " WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT %s"
+    )
+    rows = query(db, sql, [*(param for _, params in parts for param in params), limit])
     return Top(
         since=filters.span.since,
         until=filters.span.until,
         by=column,
-        entries=[TopEntry(value=value, count=n) for n, value in entries[:limit]],
+        entries=[TopEntry(value=row["value"], count=int(row["count"])) for row in rows],
     )

@@ -1,17 +1,18 @@
 """What the appliance holds: rows, time span and size per table, and the current ingest rate.
 
 COUNT(*) over tens of millions of rows takes seconds, so the two big tables' row
-counts add up their 5-minute counts from the oldest stored row on, counting raw
-rows only in that first interval.
+counts add up the collector's counts from the oldest stored row on, counting raw
+rows only in that first interval, and for messages the hourly counts from the
+first whole hour.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter
 
 from api.db import DbDep, query
 from api.models import Stats, TableStats
-from collector.rollups import FIVE_MINUTES, floor_time
+from collector.rollups import FIVE_MINUTES, HOUR, floor_time
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -23,8 +24,11 @@ _SPANS = {
     "devices": ("first_seen", "last_seen"),
     "device_events": ("timestamp", "timestamp"),
 }
-# big table -> its 5-minute counts table and count column
-_COUNTED = {"messages": ("messages_counts", "messages"), "packetfilter": ("packetfilter_counts", "packets")}
+# big table -> its count column and counts tables, finest first: (table, interval); constants
+_COUNTED: dict[str, tuple[str, tuple[tuple[str, timedelta], ...]]] = {
+    "messages": ("messages", (("messages_counts", FIVE_MINUTES), ("messages_hourly", HOUR))),
+    "packetfilter": ("packets", (("packetfilter_counts", FIVE_MINUTES),)),
+}
 _SIZE = (
     "SELECT COALESCE(SUM(data_length + index_length), 0) AS bytes"
     " FROM information_schema.tables WHERE table_schema = DATABASE()"
@@ -50,11 +54,19 @@ def stats(db: DbDep) -> Stats:
 
 
 def _counted_rows(db: DbDep, table: str, oldest: datetime | None) -> int:
-    """Rows of a big table: raw rows in the oldest one's 5-minute interval, the counts for every later one."""
+    """Rows of a big table: raw rows in the oldest one's 5-minute interval, then each counts table in turn."""
     if oldest is None:
         return 0
-    counts, column = _COUNTED[table]
-    edge = floor_time(oldest, FIVE_MINUTES) + FIVE_MINUTES
-    first = query(db, f"SELECT COUNT(*) AS n FROM {table} WHERE timestamp < %s", [edge])[0]["n"]
-    rest = query(db, f"SELECT COALESCE(SUM({column}), 0) AS n FROM {counts} WHERE timestamp >= %s", [edge])[0]["n"]
-    return int(first) + int(rest)
+    column, tiers = _COUNTED[table]
+    start = floor_time(oldest, FIVE_MINUTES) + FIVE_MINUTES
+    total = int(query(db, f"SELECT COUNT(*) AS n FROM {table} WHERE timestamp < %s", [start])[0]["n"])
+    for position, (counts, _) in enumerate(tiers):
+        coarser = tiers[position + 1][1] if position + 1 < len(tiers) else None
+        sql = f"SELECT COALESCE(SUM({column}), 0) AS n FROM {counts} WHERE timestamp >= %s"
+        if coarser is None:
+            total += int(query(db, sql, [start])[0]["n"])
+            break
+        end = floor_time(start - timedelta(microseconds=1), coarser) + coarser  # the next whole interval
+        total += int(query(db, f"{sql} AND timestamp < %s", [start, end])[0]["n"])
+        start = end
+    return total
