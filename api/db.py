@@ -1,5 +1,6 @@
-"""Database access for the API: a connection per request, UTC sessions, dict rows."""
+"""Database access for the API: pooled read-only connections, UTC sessions, dict rows."""
 
+import contextlib
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -29,12 +30,36 @@ def connect(settings: Settings, user: str, password: str) -> pymysql.connections
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable") from error
 
 
+_IDLE_MAX = 4  # connections kept open between requests; uvicorn's worker threads share them
+_idle: list[pymysql.connections.Connection] = []  # list.pop and list.append are atomic
+
+
 def get_db(settings: Annotated[Settings, Depends(get_settings)]) -> Iterator[pymysql.connections.Connection]:
-    """A read-only connection for the duration of one request."""
-    connection = connect(settings, settings.db_user, settings.db_password.get_secret_value())
+    """A read-only connection for one request: an idle one that still answers, else a new one (~30 ms saved)."""
+    connection = None
+    while _idle and connection is None:
+        connection = _idle.pop()
+        try:
+            connection.ping(reconnect=False)  # MariaDB may have restarted since
+        except (pymysql.err.MySQLError, OSError):
+            _close(connection)
+            connection = None
+    if connection is None:
+        connection = connect(settings, settings.db_user, settings.db_password.get_secret_value())
     try:
         yield connection
-    finally:
+    except BaseException:
+        _close(connection)  # a request that failed may leave the session in any state
+        raise
+    if len(_idle) < _IDLE_MAX:
+        _idle.append(connection)
+    else:
+        _close(connection)
+
+
+def _close(connection: pymysql.connections.Connection) -> None:
+    """Close a connection that may already be dead."""
+    with contextlib.suppress(pymysql.err.MySQLError, OSError):
         connection.close()
 
 

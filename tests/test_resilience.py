@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pymysql
 import pytest
 
-from tests.conftest import fetch, wait_for
+from tests.conftest import API_TOKEN, fetch, wait_for
 from tests.servers import CollectorProcess, MariaDBServer, lf_framed, octet_counted, send_tcp, send_udp
 
 
@@ -151,3 +152,17 @@ class TestBackPressure:
         notice = "SELECT COUNT(*) FROM messages WHERE program = 'siem-collector' AND message LIKE 'dropped % UDP%'"
         assert wait_for(db, notice, 1) == 1
         db.close()
+
+
+def test_api_answers_again_after_mariadb_restarts(api_url: str, outage: MariaDBServer) -> None:
+    """The API keeps connections between requests; after MariaDB restarts it replaces them instead of failing."""
+    headers = {"Authorization": f"Bearer {API_TOKEN}"}
+    for _ in range(3):
+        assert httpx.get(f"{api_url}/api/v1/stats", headers=headers).status_code == 200
+    outage.stop()
+    assert httpx.get(f"{api_url}/health").status_code == 503
+    assert httpx.get(f"{api_url}/api/v1/stats", headers=headers).status_code == 503
+    outage.start()
+    for _ in range(3):
+        response = httpx.get(f"{api_url}/api/v1/stats", headers=headers)
+        assert response.status_code == 200, response.text
