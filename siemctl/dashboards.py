@@ -25,7 +25,6 @@ MESSAGE_HOURLY = "messages_hourly"  # and per hour, for charts over weeks
 # minutes before the first and after the last whole hour are counted from raw rows.
 HOUR_FROM = "FROM_UNIXTIME(CEIL($__unixEpochFrom() / 3600) * 3600)"
 HOUR_TO = "FROM_UNIXTIME(FLOOR($__unixEpochTo() / 3600) * 3600)"
-EDGE_MINUTES = f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {HOUR_TO})"
 # The rankings (packetfilter_top, packetfilter_top_daily) hold hours and days that ended at least
 # 15 minutes ago (collector/rankings.py, READY_LAG): whole days come from the daily table, the
 # other whole hours from the hourly one, and the minutes at either edge from raw rows.
@@ -34,17 +33,25 @@ RANKED_TO = f"FROM_UNIXTIME(LEAST(FLOOR($__unixEpochTo() / 3600), {READY.format(
 DAY_FROM = "FROM_UNIXTIME(CEIL($__unixEpochFrom() / 86400) * 86400)"
 DAY_TO = f"FROM_UNIXTIME(LEAST(FLOOR($__unixEpochTo() / 86400), {READY.format(seconds=86400)}) * 86400)"
 RANKED_DAYS = f"timestamp >= {DAY_FROM} AND timestamp < {DAY_TO}"
-# Hours before and after the whole days; with no whole day (DAY_FROM past DAY_TO) the two meet at DAY_FROM.
-RANKED_HOURS = (
-    f"((timestamp >= {HOUR_FROM} AND timestamp < LEAST({DAY_FROM}, {RANKED_TO}))"
-    f" OR (timestamp >= GREATEST({DAY_FROM}, {DAY_TO}) AND timestamp < {RANKED_TO}))"
-)
-UNRANKED_MINUTES = f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {RANKED_TO})"
-# The same for packetfilter_ports and packetfilter_macs, whose hours are current and whose days come with the ranking.
-HOURS_BESIDE_DAYS = (
-    f"((timestamp >= {HOUR_FROM} AND timestamp < LEAST({DAY_FROM}, {HOUR_TO}))"
-    f" OR (timestamp >= GREATEST({DAY_FROM}, {DAY_TO}) AND timestamp < {HOUR_TO}))"
-)
+
+
+def minutes_outside(hours_to: str) -> str:
+    """The range's minutes before HOUR_FROM and from `hours_to` on: what raw rows must count."""
+    return f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {hours_to})"
+
+
+def hours_beside_days(hours_to: str) -> str:
+    """Whole hours up to `hours_to` before and after the whole days; with no whole day the two meet at DAY_FROM."""
+    return (
+        f"((timestamp >= {HOUR_FROM} AND timestamp < LEAST({DAY_FROM}, {hours_to}))"
+        f" OR (timestamp >= GREATEST({DAY_FROM}, {DAY_TO}) AND timestamp < {hours_to}))"
+    )
+
+
+EDGE_MINUTES = minutes_outside(HOUR_TO)  # beside packetfilter_ports and packetfilter_macs, current to the hour
+UNRANKED_MINUTES = minutes_outside(RANKED_TO)
+RANKED_HOURS = hours_beside_days(RANKED_TO)
+HOURS_BESIDE_DAYS = hours_beside_days(HOUR_TO)
 COUNTS_RESOLUTION = "5m"
 
 
