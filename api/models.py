@@ -142,7 +142,11 @@ class Message(BaseModel):
 
 
 class MessagePage(BaseModel):
-    """Newest first; pass `next_cursor` as `cursor` for the next page."""
+    """Newest first; pass `next_cursor` as `cursor` for the next page, until it is null.
+
+    A text search (`q`) reads a bounded stretch of messages per request, so its pages may hold
+    fewer than `limit` items, even none, while `next_cursor` still says there is more to search.
+    """
 
     items: list[Message]
     next_cursor: str | None

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     api_token: SecretStr = Field(description="Bearer token every data endpoint requires")
     editor_user: str = "siem_editor"
     editor_password: SecretStr | None = None
+    api_search_rows: int = Field(
+        50_000, ge=1, le=10_000_000, description="messages one text search reads before it hands back a cursor"
+    )
 
     @field_validator("db_password", "api_token")
     @classmethod

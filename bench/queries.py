@@ -195,7 +195,6 @@ def api_queries(url: str, token: str) -> list[tuple[str, float]]:
             f"/api/v1/drops/summary?since={since}",
             f"/api/v1/drops/timeseries?since={since}",
             f"/api/v1/messages?since={since}",
-            f"/api/v1/messages?since={since}&q=message%2042&severity=warning",
         ]
         paths += [f"/api/v1/drops/top?by={field}&since={since}" for field in
                   ("src_ip", "dst_ip", "dst_port", "src_port", "protocol", "in_interface", "mac")]  # fmt: skip
@@ -205,8 +204,30 @@ def api_queries(url: str, token: str) -> list[tuple[str, float]]:
         ms = timed(lambda path=path, statuses=statuses: statuses.append(_status(client, path)))
         failed = sorted({status for status in statuses if status != 200})
         results.append((f"API {path}" + (f" (HTTP {failed})" if failed else ""), ms))
+    for since in ("24h", "30d"):
+        results.append(search(client, f"/api/v1/messages?since={since}&q=message%2042&severity=warning"))
+        results.append(search(client, f"/api/v1/messages?since={since}&q=no%20such%20text"))
     client.close()
     return results
+
+
+def search(client: httpx.Client, path: str) -> tuple[str, float]:
+    """A text search followed page by page to the start of its range: p95 over the pages' requests."""
+    samples, found, cursor, began = [], 0, None, time.monotonic()
+    while True:
+        started = time.perf_counter()
+        response = client.get(path, params={"cursor": cursor} if cursor else None)
+        samples.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            return f"API {path} (HTTP {response.status_code})", max(samples)
+        found += len(response.json()["items"])
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    samples.sort()
+    p95 = samples[max(0, round(0.95 * len(samples)) - 1)]
+    whole = time.monotonic() - began
+    return f"API {path}, each of {len(samples)} pages ({found} found, whole range {whole:.1f} s)", p95
 
 
 def _status(client: httpx.Client, path: str) -> int:
@@ -234,6 +255,11 @@ def panel_queries(connection: pymysql.connections.Connection) -> list[tuple[str,
                         cursor.fetchall()
 
                 results.append((f"{name}: {panel['title']} ({label})", timed(run, repeat=3)))
+                if "${filter" in panel["targets"][0]["rawSql"]:
+                    filtered = expand(panel["targets"][0]["rawSql"], end - span, end, interval=interval,
+                                      values={"filter": "message 42"}, definitions=definitions)  # fmt: skip
+                    ms = timed(lambda sql=filtered: run(sql), repeat=3)
+                    results.append((f"{name}: {panel['title']}, text filter 'message 42' ({label})", ms))
     return results
 
 

@@ -8,6 +8,7 @@ import json
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -86,11 +87,7 @@ def check_syslog(api: str, token: str, host: str, port: int, wait: float = 15) -
     seen: set[str] = set()
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline and len(seen) < 1 + tcp_sent:
-        status, body = _get(
-            f"{api}/api/v1/messages?q={marker}&since=15m&limit=10", {"Authorization": f"Bearer {token}"}
-        )
-        if status == 200:
-            seen = {item["message"].rsplit(" ", 1)[-1] for item in body.get("items", [])}
+        seen = _search(api, token, marker)
         time.sleep(0.5)
     if tcp_sent:
         hint = "sent but not stored within 15 s: see `docker compose logs collector` (is MariaDB reachable?)"
@@ -100,6 +97,23 @@ def check_syslog(api: str, token: str, host: str, port: int, wait: float = 15) -
     else:
         yield Check("syslog UDP", False, f"no row from the UDP test message: check that the port mapping has "
                     f"{port}:{port}/udp (same number both sides) and that no firewall blocks UDP {port}")  # fmt: skip
+
+
+def _search(api: str, token: str, marker: str) -> set[str]:
+    """The last words of the messages holding the marker, following the search's cursor page by page."""
+    found: set[str] = set()
+    cursor = ""
+    for _page in range(100):
+        status, body = _get(
+            f"{api}/api/v1/messages?q={marker}&since=15m&limit=10{cursor}", {"Authorization": f"Bearer {token}"}
+        )
+        if status != 200:
+            break
+        found |= {item["message"].rsplit(" ", 1)[-1] for item in body.get("items", [])}
+        if not body.get("next_cursor"):
+            break
+        cursor = "&cursor=" + urllib.parse.quote(body["next_cursor"])
+    return found
 
 
 def check_grafana(url: str, user: str, password: str) -> Iterator[Check]:

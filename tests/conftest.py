@@ -79,6 +79,7 @@ def start_collector(
 
 
 API_TOKEN = "test-" + secrets.token_urlsafe(24)
+SEARCH_ROWS = 10  # small, so text searches over the few test messages take several pages
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +97,7 @@ def api_url(db_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) ->
         "SIEM_API_TOKEN": API_TOKEN,
         "SIEM_API_HOST": "127.0.0.1",
         "SIEM_API_PORT": str(port),
+        "SIEM_API_SEARCH_ROWS": str(SEARCH_ROWS),
     }
     log = tmp_path_factory.mktemp("api") / "api.log"
     with log.open("wb") as output:

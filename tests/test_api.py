@@ -13,7 +13,7 @@ import pymysql
 import pytest
 
 from collector.rankings import rank_hours
-from tests.conftest import API_TOKEN, wait_for
+from tests.conftest import API_TOKEN, SEARCH_ROWS, fetch, wait_for
 from tests.servers import ROOT, CollectorProcess, lf_framed, send_tcp
 
 BASE = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(minutes=30)
@@ -172,10 +172,27 @@ class TestNumbers:
         assert [m["severity"] for m in warnings] == [4, 3]
         assert len(ok(client.get("/api/v1/messages", params={"severity": "warning"}))["items"]) == 2 + len(DROPS)
         assert ok(client.get("/api/v1/messages", params={"severity": "3"}))["items"][0]["severity"] == 3
-        found = ok(client.get("/api/v1/messages", params={"q": "50%", "host": "nas"}))["items"]
+        found = every_page(client, {"q": "50%", "host": "nas"})
         assert [m["message"] for m in found] == ["warning: 50% of disk used; DROP TABLE x; --"]
-        assert ok(client.get("/api/v1/messages", params={"q": "%"}))["items"][0]["message"].startswith("warning: 50%")
+        assert [m["message"][:12] for m in every_page(client, {"q": "%"})] == ["warning: 50%"]
         assert len(ok(client.get("/api/v1/messages", params={"program": "backup"}))["items"]) == 4
+
+    def test_text_search_reads_a_bounded_stretch_per_request(
+        self, client: httpx.Client, db: pymysql.connections.Connection
+    ) -> None:
+        """A search hands back a cursor after about SIEM_API_SEARCH_ROWS messages; its pages add up exactly."""
+        pages = []
+        params: dict[str, object] = {"q": "e", "limit": 1000}
+        while True:
+            page = ok(client.get("/api/v1/messages", params=params))
+            pages.append(page["items"])
+            if page["next_cursor"] is None:
+                break
+            params["cursor"] = page["next_cursor"]
+        expected = fetch(db, "SELECT id FROM messages WHERE message LIKE %s ORDER BY timestamp DESC, id DESC", "%e%")
+        assert [m["id"] for page in pages for m in page] == [row["id"] for row in expected]
+        assert len(pages) >= len(ALL) // (2 * SEARCH_ROWS), "one request read every message"
+        assert max(len(page) for page in pages) < len(expected), "a page ran past its stretch"
 
     def test_messages_pages_cover_everything_once(self, client: httpx.Client) -> None:
         """Following next_cursor yields every message exactly once, newest first."""
@@ -190,6 +207,17 @@ class TestNumbers:
         assert len(seen) == len({m["id"] for m in seen}) == len(ALL)
         stamps = [m["timestamp"] for m in seen]
         assert stamps == sorted(stamps, reverse=True)
+
+
+def every_page(client: httpx.Client, params: dict[str, object]) -> list[dict]:
+    """The messages of every page of a search, following next_cursor."""
+    items, cursor = [], None
+    while True:
+        page = ok(client.get("/api/v1/messages", params={**params, **({"cursor": cursor} if cursor else {})}))
+        items.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
 
 
 class TestBadInput:

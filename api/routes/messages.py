@@ -2,12 +2,12 @@
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from api.db import DbDep, like_pattern, query
+from api.db import DbDep, SettingsDep, like_pattern, query
 from api.deps import TimeRangeDep
 from api.models import MessagePage
 
@@ -18,6 +18,8 @@ SEVERITIES = {
     "warning": 4, "warn": 4, "notice": 5, "info": 6, "debug": 7,
 }  # fmt: skip
 _COLUMNS = "id, timestamp, received, host, sender, facility, severity, program, pid, message, truncated"
+_BUCKET = timedelta(minutes=5)  # messages_counts' interval
+_FIRST_WINDOW = timedelta(hours=1)
 
 
 def parse_severity(text: str) -> int:
@@ -44,9 +46,43 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "cursor is not one this API handed out") from error
 
 
+def _bucket_start(moment: datetime) -> datetime:
+    """The start of the 5-minute interval holding a moment."""
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
+def search_floor(db: DbDep, since: datetime, end: datetime, budget: int) -> datetime | None:
+    """Where a text search stops this time so it reads about `budget` messages back from `end`; None: all fit.
+
+    LIKE '%text%' reads every message in its range, so one search over months would take seconds.
+    The 5-minute counts say how many messages each stretch holds; windows growing fourfold
+    find the stretch without reading months of counts either.
+    """
+    floor, top, bottom = _bucket_start(since), end, _bucket_start(end) + _BUCKET
+    window, total = _FIRST_WINDOW, 0.0
+    while top > floor:
+        bottom = max(floor, bottom - window)
+        buckets = query(
+            db,
+            "SELECT timestamp, SUM(messages) AS messages FROM messages_counts"
+            " WHERE timestamp >= %s AND timestamp < %s GROUP BY timestamp ORDER BY timestamp DESC",
+            [bottom, top],
+        )
+        for bucket in buckets:  # taking each interval's messages as evenly spread over it
+            start, stop = bucket["timestamp"], min(bucket["timestamp"] + _BUCKET, end)
+            count = int(bucket["messages"]) * ((stop - start) / _BUCKET)
+            total += count
+            if total >= budget:
+                cut = (start + (stop - start) * ((total - budget) / count)).replace(microsecond=0)
+                return cut if cut > since else None
+        top, window = bottom, window * 4
+    return None
+
+
 @router.get("", response_model=MessagePage)
 def messages(
     db: DbDep,
+    settings: SettingsDep,
     span: TimeRangeDep,
     host: Annotated[str | None, Query(max_length=255)] = None,
     program: Annotated[str | None, Query(max_length=64)] = None,
@@ -55,7 +91,11 @@ def messages(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> MessagePage:
-    """Messages in the time range matching every filter given, newest first."""
+    """Messages in the time range matching every filter given, newest first.
+
+    A text search reads at most SIEM_API_SEARCH_ROWS messages per request, so its page may hold
+    fewer than `limit` items and still carry a `next_cursor` that goes on from where it stopped.
+    """
     conditions, params = ["timestamp >= %s", "timestamp < %s"], [span.since, span.until]
     for column, value in (("host", host), ("program", program)):
         if value is not None:
@@ -67,13 +107,21 @@ def messages(
     if q:
         conditions.append("message LIKE %s")
         params.append(like_pattern(q))
+    end = span.until
     if cursor is not None:
         stamp, row_id = decode_cursor(cursor)
         conditions.append("(timestamp < %s OR (timestamp = %s AND id < %s))")
         params.extend([stamp, stamp, row_id])
+        end = min(end, stamp)
+    floor = search_floor(db, span.since, end, settings.api_search_rows) if q and end > span.since else None
+    if floor is not None:
+        conditions.append("timestamp >= %s")
+        params.append(floor)
     sql = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(conditions)} ORDER BY timestamp DESC, id DESC LIMIT %s"
     rows = query(db, sql, [*params, limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1]["timestamp"], rows[-1]["id"]) if more else None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["timestamp"], rows[-1]["id"])
+    else:  # everything from `floor` on was read: go on below it
+        next_cursor = encode_cursor(floor, 0) if floor is not None else None
     return MessagePage(items=rows, next_cursor=next_cursor)
