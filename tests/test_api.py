@@ -1,5 +1,6 @@
 """The API over real HTTP, answering from rows the real collector wrote from real syslog."""
 
+import base64
 import os
 import re
 import subprocess
@@ -244,6 +245,25 @@ class TestBadInput:
         response = client.get(path, params=params)
         assert 400 <= response.status_code < 500, response.text
         assert says in response.text
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"q": "x", "since": "0001-01-01T00:00:00", "until": "0001-01-02T00:00:00"},
+            {"q": "x", "since": "400d", "cursor": base64.urlsafe_b64encode(b"2025-01-01T00:00:00+02:00|5").decode()},
+            {"q": "x", "cursor": base64.urlsafe_b64encode(b"0001-01-01T00:00:00|1").decode()},
+        ],
+    )
+    def test_text_search_at_the_ends_of_time(self, client: httpx.Client, params: dict) -> None:
+        """A search reaching year 1, or a cursor with an offset, is an empty page, not a 500."""
+        assert ok(client.get("/api/v1/messages", params=params))["items"] == []
+
+    def test_cursor_before_year_one_is_refused(self, client: httpx.Client) -> None:
+        """A cursor whose time falls before year 1 once in UTC is a 400 naming the cursor."""
+        cursor = base64.urlsafe_b64encode(b"0001-01-01T00:00:00+05:00|1").decode()
+        response = client.get("/api/v1/messages", params={"q": "x", "cursor": cursor})
+        assert response.status_code == 400
+        assert "cursor" in response.text
 
     def test_injection_in_filters_is_just_a_value(
         self, client: httpx.Client, db: pymysql.connections.Connection

@@ -2,7 +2,7 @@
 
 import base64
 import binascii
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -41,8 +41,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """Read a cursor back; a tampered one is a 400, not a 500."""
     try:
         stamp, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(stamp), int(row_id)
-    except (ValueError, UnicodeDecodeError, binascii.Error) as error:
+        moment = datetime.fromisoformat(stamp)
+        return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment, int(row_id)
+    except (ValueError, OverflowError, UnicodeDecodeError, binascii.Error) as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "cursor is not one this API handed out") from error
 
 
@@ -61,7 +62,7 @@ def search_floor(db: DbDep, since: datetime, end: datetime, budget: int) -> date
     floor, top, bottom = _bucket_start(since), end, _bucket_start(end) + _BUCKET
     window, total = _FIRST_WINDOW, 0.0
     while top > floor:
-        bottom = max(floor, bottom - window)
+        bottom = floor if bottom - floor <= window else bottom - window  # never below year 1
         buckets = query(
             db,
             "SELECT timestamp, SUM(messages) AS messages FROM messages_counts"
