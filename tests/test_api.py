@@ -195,6 +195,27 @@ class TestNumbers:
         assert len(pages) >= len(ALL) // (2 * SEARCH_ROWS), "one request read every message"
         assert max(len(page) for page in pages) < len(expected), "a page ran past its stretch"
 
+    def test_text_search_skips_counts_whose_messages_retention_deleted(
+        self, client: httpx.Client, db: pymysql.connections.Connection
+    ) -> None:
+        """Counts outlive messages; a search does not page through days whose messages are gone."""
+        with db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO messages_counts (timestamp, host, severity, program, messages)"
+                " VALUES (%s, 'nas', 6, '', 1000)",
+                [(BASE - timedelta(days=2, minutes=5 * i),) for i in range(2000)],
+            )
+        db.commit()
+        pages = 0
+        params: dict[str, object] = {"q": "e", "since": "30d", "limit": 1000}
+        while pages < 50:
+            pages += 1
+            cursor = ok(client.get("/api/v1/messages", params=params))["next_cursor"]
+            if cursor is None:
+                break
+            params["cursor"] = cursor
+        assert pages < 10, "it paged through counts of deleted messages"
+
     def test_messages_pages_cover_everything_once(self, client: httpx.Client) -> None:
         """Following next_cursor yields every message exactly once, newest first."""
         seen, cursor = [], None

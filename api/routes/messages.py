@@ -114,7 +114,11 @@ def messages(
         conditions.append("(timestamp < %s OR (timestamp = %s AND id < %s))")
         params.extend([stamp, stamp, row_id])
         end = min(end, stamp)
-    floor = search_floor(db, span.since, end, settings.api_search_rows) if q and end > span.since else None
+    floor = None
+    if q:  # counts outlive the messages retention deletes: start where the messages do
+        oldest = query(db, "SELECT MIN(timestamp) AS oldest FROM messages")[0]["oldest"]
+        since = max(span.since, oldest or end)
+        floor = search_floor(db, since, end, settings.api_search_rows) if end > since else None
     if floor is not None:
         conditions.append("timestamp >= %s")
         params.append(floor)
