@@ -14,6 +14,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pymysql
@@ -216,7 +217,7 @@ def search(client: httpx.Client, path: str) -> tuple[str, float]:
     samples, found, cursor, began = [], 0, None, time.monotonic()
     while True:
         started = time.perf_counter()
-        response = client.get(path, params={"cursor": cursor} if cursor else None)
+        response = client.get(path + (f"&cursor={quote(cursor)}" if cursor else ""))
         samples.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             return f"API {path} (HTTP {response.status_code})", max(samples)
