@@ -231,7 +231,11 @@ def logs() -> dict[str, Any]:
         query_variable(
             "host", "Host", f"SELECT DISTINCT host FROM {MESSAGE_COUNTS} WHERE $__timeFilter(timestamp) ORDER BY 1"
         ),
-        text_variable("filter", "Text contains"),
+        text_variable(
+            "filter",
+            "Text contains",
+            "Reads every message in the time range: over weeks that takes seconds. Narrow the range to search faster.",
+        ),
     ]
 
     def over_time(title: str, metric: str) -> dict:

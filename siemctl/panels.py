@@ -126,9 +126,16 @@ def query_variable(name: str, label: str, sql: str) -> dict[str, Any]:
     }
 
 
-def text_variable(name: str, label: str) -> dict[str, Any]:
+def text_variable(name: str, label: str, description: str = "") -> dict[str, Any]:
     """A free-text box; queries use it as ${name:sqlstring}, which Grafana quotes and escapes."""
-    return {"current": {"text": "", "value": ""}, "label": label, "name": name, "query": "", "type": "textbox"}
+    return {
+        "current": {"text": "", "value": ""},
+        "description": description,
+        "label": label,
+        "name": name,
+        "query": "",
+        "type": "textbox",
+    }
 
 
 def var_in(column: str, variable: str) -> str:
