@@ -182,14 +182,7 @@ class TestNumbers:
         self, client: httpx.Client, db: pymysql.connections.Connection
     ) -> None:
         """A search hands back a cursor after about SIEM_API_SEARCH_ROWS messages; its pages add up exactly."""
-        pages = []
-        params: dict[str, object] = {"q": "e", "limit": 1000}
-        while True:
-            page = ok(client.get("/api/v1/messages", params=params))
-            pages.append(page["items"])
-            if page["next_cursor"] is None:
-                break
-            params["cursor"] = page["next_cursor"]
+        pages = search_pages(client, {"q": "e", "limit": 1000})
         expected = fetch(db, "SELECT id FROM messages WHERE message LIKE %s ORDER BY timestamp DESC, id DESC", "%e%")
         assert [m["id"] for page in pages for m in page] == [row["id"] for row in expected]
         assert len(pages) >= len(ALL) // (2 * SEARCH_ROWS), "one request read every message"
@@ -206,15 +199,8 @@ class TestNumbers:
                 [(BASE - timedelta(days=2, minutes=5 * i),) for i in range(2000)],
             )
         db.commit()
-        pages = 0
-        params: dict[str, object] = {"q": "e", "since": "30d", "limit": 1000}
-        while pages < 50:
-            pages += 1
-            cursor = ok(client.get("/api/v1/messages", params=params))["next_cursor"]
-            if cursor is None:
-                break
-            params["cursor"] = cursor
-        assert pages < 10, "it paged through counts of deleted messages"
+        pages = search_pages(client, {"q": "e", "since": "30d", "limit": 1000}, most=50)
+        assert len(pages) < 10, "it paged through counts of deleted messages"
 
     def test_messages_pages_cover_everything_once(self, client: httpx.Client) -> None:
         """Following next_cursor yields every message exactly once, newest first."""
@@ -231,15 +217,21 @@ class TestNumbers:
         assert stamps == sorted(stamps, reverse=True)
 
 
-def every_page(client: httpx.Client, params: dict[str, object]) -> list[dict]:
-    """The messages of every page of a search, following next_cursor."""
-    items, cursor = [], None
-    while True:
+def search_pages(client: httpx.Client, params: dict[str, object], most: int = 1000) -> list[list[dict]]:
+    """The items of each page of a message search, following next_cursor (for at most `most` pages)."""
+    pages, cursor = [], None
+    while len(pages) < most:
         page = ok(client.get("/api/v1/messages", params={**params, **({"cursor": cursor} if cursor else {})}))
-        items.extend(page["items"])
+        pages.append(page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
-            return items
+            break
+    return pages
+
+
+def every_page(client: httpx.Client, params: dict[str, object]) -> list[dict]:
+    """The messages of every page of a search, following next_cursor."""
+    return [item for page in search_pages(client, params) for item in page]
 
 
 class TestBadInput:

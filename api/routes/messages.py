@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from api.db import DbDep, SettingsDep, like_pattern, query
 from api.deps import TimeRangeDep
 from api.models import MessagePage
+from collector.rollups import FIVE_MINUTES, floor_time
 
 router = APIRouter(prefix="/messages", tags=["messages"])
 
@@ -18,7 +19,6 @@ SEVERITIES = {
     "warning": 4, "warn": 4, "notice": 5, "info": 6, "debug": 7,
 }  # fmt: skip
 _COLUMNS = "id, timestamp, received, host, sender, facility, severity, program, pid, message, truncated"
-_BUCKET = timedelta(minutes=5)  # messages_counts' interval
 _FIRST_WINDOW = timedelta(hours=1)
 
 
@@ -47,11 +47,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "cursor is not one this API handed out") from error
 
 
-def _bucket_start(moment: datetime) -> datetime:
-    """The start of the 5-minute interval holding a moment."""
-    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
-
-
 def search_floor(db: DbDep, since: datetime, end: datetime, budget: int) -> datetime | None:
     """Where a text search stops this time so it reads about `budget` messages back from `end`; None: all fit.
 
@@ -59,7 +54,7 @@ def search_floor(db: DbDep, since: datetime, end: datetime, budget: int) -> date
     The 5-minute counts say how many messages each stretch holds; windows growing fourfold
     find the stretch without reading months of counts either.
     """
-    floor, top, bottom = _bucket_start(since), end, _bucket_start(end) + _BUCKET
+    floor, top, bottom = floor_time(since, FIVE_MINUTES), end, floor_time(end, FIVE_MINUTES) + FIVE_MINUTES
     window, total = _FIRST_WINDOW, 0.0
     while top > floor:
         bottom = floor if bottom - floor <= window else bottom - window  # never below year 1
@@ -70,8 +65,8 @@ def search_floor(db: DbDep, since: datetime, end: datetime, budget: int) -> date
             [bottom, top],
         )
         for bucket in buckets:  # taking each interval's messages as evenly spread over it
-            start, stop = bucket["timestamp"], min(bucket["timestamp"] + _BUCKET, end)
-            count = int(bucket["messages"]) * ((stop - start) / _BUCKET)
+            start, stop = bucket["timestamp"], min(bucket["timestamp"] + FIVE_MINUTES, end)
+            count = int(bucket["messages"]) * ((stop - start) / FIVE_MINUTES)
             total += count
             if total >= budget:
                 cut = (start + (stop - start) * ((total - budget) / count)).replace(microsecond=0)
@@ -119,9 +114,9 @@ def messages(
         oldest = query(db, "SELECT MIN(timestamp) AS oldest FROM messages")[0]["oldest"]
         since = max(span.since, oldest or end)
         floor = search_floor(db, since, end, settings.api_search_rows) if end > since else None
-    if floor is not None:
-        conditions.append("timestamp >= %s")
-        params.append(floor)
+        if floor is not None:
+            conditions.append("timestamp >= %s")
+            params.append(floor)
     sql = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(conditions)} ORDER BY timestamp DESC, id DESC LIMIT %s"
     rows = query(db, sql, [*params, limit + 1])
     if len(rows) > limit:
