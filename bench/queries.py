@@ -169,7 +169,7 @@ SLOW_MS = 2000  # a query this slow is timed once: repeating it only makes the r
 
 
 def timed(call: object, repeat: int = 5) -> float:
-    """p95 in ms over `repeat` runs (with five runs, the slowest but one); one run if the first is very slow."""
+    """p95 in ms over `repeat` runs (with five runs or fewer, the slowest); one run if the first is very slow."""
     samples = []
     for _ in range(repeat):
         began = time.perf_counter()
@@ -181,7 +181,7 @@ def timed(call: object, repeat: int = 5) -> float:
 
 
 def p95(samples: list[float]) -> float:
-    """The 95th percentile by rank: with five samples, the slowest but one."""
+    """The 95th percentile by nearest rank: with up to ten samples, the slowest."""
     ordered = sorted(samples)
     return ordered[max(0, round(0.95 * len(ordered)) - 1)]
 
