@@ -12,7 +12,7 @@ from collector.notices import Notices
 from collector.notifier import Notifier
 from collector.rankings import Ranker
 from collector.retention import Janitor
-from collector.server import Listener, kernel_udp_drops
+from collector.server import Listener, kernel_udp_drops, raise_open_files_limit
 from collector.settings import Settings, SettingsError
 from collector.spool import Spool
 from collector.stats import Counters
@@ -25,6 +25,16 @@ _REPORT_SECONDS = 10.0
 
 async def serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT, then stop listening, drain, flush and report."""
+    old, limit = raise_open_files_limit()
+    if limit != old:
+        log.info("open-files limit raised from %d to %d", old, limit)
+    if limit < settings.max_tcp_connections + 64:
+        log.warning(
+            "open-files limit is %d, below SIEM_MAX_TCP_CONNECTIONS (%d) plus what the collector itself needs:"
+            " raise it (ulimits: nofile in docker-compose.yml, LimitNOFILE= under systemd)",
+            limit,
+            settings.max_tcp_connections,
+        )
     counters = Counters()
     buffer = Buffer(settings.buffer_messages, settings.batch_size)
     notices = Notices(buffer)
@@ -86,7 +96,7 @@ async def _monitor(settings: Settings, listener: Listener, counters: Counters, d
 
 
 class DropReporter:
-    """Logs (and stores as a notice) any UDP drops since the previous report."""
+    """Logs (and stores as a notice) any UDP drops and TCP frames cut short since the previous report."""
 
     _CAUSES = (
         ("udp_dropped_full", "the collector's buffer was full"),
@@ -97,6 +107,7 @@ class DropReporter:
         self._counters = counters
         self._notices = notices
         self._seen = dict.fromkeys((name for name, _ in self._CAUSES), 0)
+        self._seen_cut = (0, 0)
 
     def report(self, store: bool = True) -> None:
         """Report new drops; `store=False` only logs them (the writer has already stopped)."""
@@ -106,10 +117,23 @@ class DropReporter:
             if new > 0:
                 self._seen[name] = total
                 text = f"dropped {new} UDP messages because {why} ({total} in all); TCP does not lose messages"
-                if store:
-                    self._notices.emit(Severity.WARNING, text)
-                else:
-                    log.warning("%s", text)
+                self._say(text, store)
+        cut, discarded = self._counters.tcp_cut, self._counters.tcp_discarded_bytes
+        if (cut, discarded) != self._seen_cut:
+            new_cut, new_bytes = cut - self._seen_cut[0], discarded - self._seen_cut[1]
+            self._seen_cut = (cut, discarded)
+            self._say(
+                f"cut {new_cut} TCP messages longer than SIEM_MAX_MESSAGE_BYTES (stored marked truncated) and"
+                f" discarded {new_bytes} bytes beyond the limit ({cut} messages, {discarded} bytes in all);"
+                " the messages after them were kept",
+                store,
+            )
+
+    def _say(self, text: str, store: bool) -> None:
+        if store:
+            self._notices.emit(Severity.WARNING, text)
+        else:
+            log.warning("%s", text)
 
 
 def _beat(settings: Settings, counters: Counters) -> None:

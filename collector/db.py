@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import time
 
 import pymysql
 
@@ -91,7 +92,7 @@ class _LoadNotClean(Exception):
 
 
 class _LoadUnavailable(Exception):
-    """This kernel cannot make the in-memory file LOAD DATA reads from."""
+    """The in-memory file LOAD DATA reads from could not be made now (no file descriptor or memory left)."""
 
 
 def connect(settings: Settings) -> pymysql.connections.Connection:
@@ -145,7 +146,7 @@ Statements = list[tuple[str, list[tuple]]]
 
 def encode_bulk(statements: Statements) -> dict[str, bytes]:
     """The LOAD DATA text of each log-table statement, made ahead (in the parser thread) for `store`."""
-    if not _bulk_enabled:
+    if not bulk_available():
         return {}
     return {sql: bulk.encode(rows) for sql, rows in statements if rows and sql in _BULK}
 
@@ -163,10 +164,12 @@ def store(
     error means the database is down. `encoded` holds text `encode_bulk` made
     beforehand, so the writer thread only waits on MariaDB.
     """
-    for bulk_load in (_bulk_enabled, False):
+    for bulk_load in (bulk_available(), False):
         try:
             _run(connection, statements, bulk_load, encoded or {})
             connection.commit()
+            if bulk_load:
+                _bulk_works_again()
             return 0
         except _LoadNotClean as problem:
             log.warning("LOAD DATA was not clean (%s); writing the batch as INSERTs", problem)
@@ -182,18 +185,44 @@ def store(
     return _store_row_by_row(connection, statements)
 
 
-_bulk_enabled = True
+BULK_RETRY_SECONDS = 30.0
+_bulk_refused = False  # the server refuses LOAD DATA LOCAL: INSERTs for the life of the process
+_bulk_paused_until = 0.0  # the in-memory file could not be made: INSERTs until then, then try again
+_bulk_failing = False
+
+
+def bulk_available() -> bool:
+    """Whether the next batch may go as LOAD DATA."""
+    return not _bulk_refused and time.monotonic() >= _bulk_paused_until
 
 
 def _refused_load(error: BaseException) -> bool:
-    """A server (or kernel) that cannot do LOAD DATA LOCAL from memory: say so once, and use INSERTs from now on."""
-    global _bulk_enabled  # noqa: PLW0603  (one switch per process, flipped at most once)
+    """LOAD DATA could not run: fall back to INSERTs, for good if the server refuses it, for a while otherwise."""
+    global _bulk_refused, _bulk_paused_until, _bulk_failing  # noqa: PLW0603  (one state per process)
     code = error.args[0] if error.args and isinstance(error.args[0], int) else None
-    if code in _LOAD_REFUSED or isinstance(error, _LoadUnavailable):
-        log.warning("bulk loading unavailable (%s); inserting with multi-row INSERTs instead", error)
-        _bulk_enabled = False
+    if code in _LOAD_REFUSED:
+        log.warning("bulk loading refused by MariaDB (%s); inserting with multi-row INSERTs instead", error)
+        _bulk_refused = True
+        return True
+    if isinstance(error, _LoadUnavailable):
+        if not _bulk_failing:
+            log.warning(
+                "bulk loading unavailable for now (%s); writing with INSERTs, trying again every %.0f s",
+                error,
+                BULK_RETRY_SECONDS,
+            )
+        _bulk_failing = True
+        _bulk_paused_until = time.monotonic() + BULK_RETRY_SECONDS
         return True
     return False
+
+
+def _bulk_works_again() -> None:
+    """End an episode of transient bulk-load failures, once."""
+    global _bulk_failing  # noqa: PLW0603
+    if _bulk_failing:
+        _bulk_failing = False
+        log.warning("bulk loading works again")
 
 
 def _run(

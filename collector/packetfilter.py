@@ -42,6 +42,13 @@ _TCP_FLAGS = ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")
 _FW4 = re.compile(r"(accept|drop|reject) (\S+) (in|out|forward)\b", re.IGNORECASE)
 _FW3 = re.compile(r"(ACCEPT|DROP|REJECT)\((?:src|dest) ([^)\s]+)\)", re.IGNORECASE)
 _UFW = re.compile(r"\[UFW ([A-Z ]+)\]")
+# Ubiquiti names the rule before IN=: `[RULESET-RULE-VERDICT]` (USG, EdgeRouter: `[WAN_LOCAL-default-D]`,
+# `[WAN_OUT-2000-A]`, zone pairs `[wan-lan-default-D]`), UniFi OS also `[LAN_LOCAL-RET-2147483647]`.
+_UBIQUITI = re.compile(
+    r"\[(?P<ruleset>[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*?)"
+    r"-(?:(?:\d+|default)-(?P<verdict>[ADR])|(?P<returned>[ADR]|RET)-(?:\d+|default))\]"
+)
+_UBIQUITI_VERDICTS = {"A": "ACCEPT", "D": "DROP", "R": "REJECT", "RET": "RETURN"}
 _PREFIX_KEYS = re.compile(r"\b(A|ACTION|C|CHAIN)=(\S+)")
 _VERB = re.compile(
     r"(?<![A-Za-z])(DROP|DROPPED|DENY|DENIED|BLOCK|BLOCKED|REJECT|REJECTED|ACCEPT|ACCEPTED|ALLOW|ALLOWED|PASS)(?![A-Za-z])",
@@ -66,8 +73,13 @@ _ACTIONS = {
 }
 
 
-def parse_packetfilter(message: str) -> PacketFilterRecord | None:
-    """Parse a kernel LOG-target line, or return None if the message does not have its shape."""
+def parse_packetfilter(message: str, tag: str | None = None) -> PacketFilterRecord | None:
+    """Parse a kernel LOG-target line, or return None if the message does not have its shape.
+
+    `tag` is the syslog tag: a router that logs `DENY: IN=...` with no host and no
+    `kernel:` tag puts its log prefix where the tag goes, so a tag other than
+    `kernel` stands in for a missing prefix.
+    """
     body = message
     uptime = _UPTIME.match(body)
     if uptime:
@@ -78,7 +90,7 @@ def parse_packetfilter(message: str) -> PacketFilterRecord | None:
     fields, flags = _fields(body, match.end())
     in_if, out_if = match.group("in") or None, match.group("out") or None
     direction = _direction(in_if, out_if)
-    prefix = match.group("prefix").strip() or None
+    prefix = match.group("prefix").strip() or (f"{tag}:" if tag and tag != "kernel" else None)
     action, chain = classify_prefix(prefix or "")
     protocol = fields.get("PROTO")
     is_icmp = protocol is not None and protocol.upper().startswith("ICMP")
@@ -162,12 +174,16 @@ def classify_prefix(prefix: str) -> tuple[str, str | None]:
     """Derive (action, chain) from a log prefix in any of the styles routers use.
 
     Styles: the seed's `A=DROP C=inet`, OpenWrt fw4 `drop wan in:`, fw3 `DROP(src wan)`,
-    UFW `[UFW BLOCK]`, and free text such as `RULE 24 -- DROP` or `IPTABLES-DROP:`.
+    Ubiquiti's rule names `[WAN_LOCAL-default-D]` (the ruleset is the chain), UFW
+    `[UFW BLOCK]`, and free text such as `RULE 24 -- DROP` or `IPTABLES-DROP:`.
     The chain is None when the prefix names none; the caller then uses the hook.
     """
     keys = dict((key[0], value) for key, value in _PREFIX_KEYS.findall(prefix))
     if "A" in keys:
         return _ACTIONS.get(keys["A"].upper(), keys["A"].upper()), keys.get("C")
+    rule = _UBIQUITI.search(prefix) if "[" in prefix else None
+    if rule:
+        return _UBIQUITI_VERDICTS[rule.group("verdict") or rule.group("returned")], rule.group("ruleset")
     for pattern in (_FW4, _FW3):
         match = pattern.search(prefix)
         if match:

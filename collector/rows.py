@@ -72,7 +72,7 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
         ))  # fmt: skip
         text = message.message
         if "IN=" in text:
-            packet = parse_packetfilter(text)
+            packet = parse_packetfilter(text, message.program)
             if packet is not None:
                 rows.packetfilter.append((
                     message.timestamp, received, host, _clip(packet.prefix, 64), packet.action[:16],

@@ -1,8 +1,10 @@
 """The network side: syslog over UDP and TCP on one port, handed to the buffer without waiting."""
 
 import asyncio
+import errno
 import logging
 import os
+import resource
 import socket
 import time
 
@@ -57,6 +59,8 @@ class TcpReceiver(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._hand_over(self._decoder.feed(data))
+        if self._decoder.cut:
+            self._count_cuts()
         buffer = self._listener.buffer
         if buffer.full and self.transport is not None:
             self.transport.pause_reading()
@@ -65,12 +69,21 @@ class TcpReceiver(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self._hand_over(self._decoder.finish())
+        self._count_cuts()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._hand_over(self._decoder.finish())
+        self._count_cuts()
         self._listener.connections.discard(self)
         self._listener.paused.discard(self)
+
+    def _count_cuts(self) -> None:
+        """Move the decoder's count of cut frames and discarded bytes to the counters the monitor reports."""
+        decoder, counters = self._decoder, self._listener.counters
+        counters.tcp_cut += decoder.cut
+        counters.tcp_discarded_bytes += decoder.discarded
+        decoder.cut = decoder.discarded = 0
 
     def _hand_over(self, frames: list) -> None:
         if not frames:
@@ -81,8 +94,18 @@ class TcpReceiver(asyncio.Protocol):
         self._listener.counters.tcp_received += len(frames)
 
 
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+ACCEPT_PAUSE_SECONDS = 0.5  # how long accepting rests at the connection bound or out of file descriptors
+
+
 class Listener:
-    """Owns both sockets, the open TCP connections and the flow control between them and the buffer."""
+    """Owns both sockets, the open TCP connections and the flow control between them and the buffer.
+
+    TCP connections are accepted here rather than by asyncio's server, so that at
+    SIEM_MAX_TCP_CONNECTIONS or when the process runs out of file descriptors it
+    stops accepting for a moment, new connections waiting in the kernel's queue,
+    and says so once per episode instead of once per attempt.
+    """
 
     def __init__(self, settings: Settings, buffer: Buffer, counters: Counters) -> None:
         self.settings = settings
@@ -92,7 +115,10 @@ class Listener:
         self.paused: set[TcpReceiver] = set()
         self.udp_socket: socket.socket | None = None
         self._udp_transport: asyncio.DatagramTransport | None = None
-        self._tcp_server: asyncio.AbstractServer | None = None
+        self._tcp_socket: socket.socket | None = None
+        self._opening: set[asyncio.Task] = set()
+        self._paused_since: float | None = None
+        self._retry: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
         buffer.on_drained = lambda: self._loop.call_soon_threadsafe(self._resume)
 
@@ -103,13 +129,70 @@ class Listener:
         self._udp_transport, _ = await self._loop.create_datagram_endpoint(
             lambda: UdpReceiver(self.buffer, self.counters, self.settings.max_message_bytes), sock=self.udp_socket
         )
-        self._tcp_server = await self._loop.create_server(lambda: TcpReceiver(self), sock=_tcp_socket(host, port))
+        self._tcp_socket = _tcp_socket(host, port)
+        self._loop.add_reader(self._tcp_socket.fileno(), self._accept)
         log.info("listening for syslog on %s:%d (UDP and TCP)", host, port)
+
+    def _accept(self) -> None:
+        """Accept waiting connections, up to the bound; rest for a moment at the bound or when out of descriptors."""
+        for _ in range(100):  # then let the event loop read what is already connected
+            if len(self.connections) + len(self._opening) >= self.settings.max_tcp_connections:
+                self._pause(
+                    f"{self.settings.max_tcp_connections} TCP connections are open, the limit"
+                    " (SIEM_MAX_TCP_CONNECTIONS)"
+                )
+                return
+            try:
+                conn, _ = self._tcp_socket.accept()  # type: ignore[union-attr]
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                if error.errno in _OUT_OF_RESOURCES:
+                    self._pause(f"out of file descriptors ({error.strerror}); raise the open-files limit (ulimits)")
+                    return
+                log.debug("accept failed: %s", error)  # e.g. the peer reset before we accepted
+                continue
+            self._resumed()
+            conn.setblocking(False)
+            task = self._loop.create_task(self._loop.connect_accepted_socket(lambda: TcpReceiver(self), conn))
+            self._opening.add(task)
+            task.add_done_callback(self._opened)
+
+    def _opened(self, task: asyncio.Task) -> None:
+        self._opening.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("could not set up a TCP connection: %s", task.exception())
+
+    def _pause(self, why: str) -> None:
+        """Stop watching the listening socket for a moment; log only the first pause of an episode."""
+        if self._tcp_socket is None:
+            return
+        self._loop.remove_reader(self._tcp_socket.fileno())
+        if self._paused_since is None:
+            self._paused_since = time.monotonic()
+            log.warning("not accepting TCP connections for now: %s; new senders wait in the queue", why)
+        self._retry = self._loop.call_later(ACCEPT_PAUSE_SECONDS, self._watch)
+
+    def _watch(self) -> None:
+        if self._tcp_socket is not None:
+            self._loop.add_reader(self._tcp_socket.fileno(), self._accept)
+
+    def _resumed(self) -> None:
+        """End an episode of refusing connections, saying how long it lasted."""
+        if self._paused_since is not None:
+            log.warning("accepting TCP connections again after %.1f s", time.monotonic() - self._paused_since)
+            self._paused_since = None
 
     async def close(self) -> None:
         """Stop accepting, then close every connection, handing over what each had buffered."""
-        if self._tcp_server is not None:
-            self._tcp_server.close()
+        if self._retry is not None:
+            self._retry.cancel()
+        if self._tcp_socket is not None:
+            self._loop.remove_reader(self._tcp_socket.fileno())
+            self._tcp_socket.close()
+            self._tcp_socket = None
+        for task in list(self._opening):
+            task.cancel()
         if self._udp_transport is not None:
             self._udp_transport.close()
         for connection in list(self.connections):
@@ -165,6 +248,19 @@ def _udp_socket(host: str, port: int, rcvbuf: int) -> socket.socket:
     sock.bind((host, port))
     sock.setblocking(False)
     return sock
+
+
+def raise_open_files_limit() -> tuple[int, int]:
+    """Raise the soft open-files limit to the hard one (containers and systemd start at 1024); return (old, new)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        return soft, soft
+    return soft, target
 
 
 def kernel_udp_drops(sock: socket.socket) -> int | None:

@@ -39,6 +39,7 @@ class Settings:
     syslog_port: int = 5514
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     max_message_bytes: int = 65536
+    max_tcp_connections: int = 4096
     buffer_messages: int = 10000  # with 8 MB of kernel UDP buffer; each message costs ~350 bytes here
     batch_size: int = 2000
     flush_seconds: float = 0.5
@@ -74,6 +75,7 @@ class Settings:
             syslog_port=reader.integer("SIEM_SYSLOG_PORT", cls.syslog_port, 1, 65535),
             zone=reader.parse("TZ", "UTC", _zone, "a time zone name such as Europe/Berlin"),
             max_message_bytes=reader.integer("SIEM_MAX_MESSAGE_BYTES", cls.max_message_bytes, 480, 1024 * 1024),
+            max_tcp_connections=reader.integer("SIEM_MAX_TCP_CONNECTIONS", cls.max_tcp_connections, 1, 1_000_000),
             buffer_messages=reader.integer("SIEM_BUFFER_MESSAGES", cls.buffer_messages, 100, 10_000_000),
             batch_size=reader.integer("SIEM_BATCH_SIZE", cls.batch_size, 1, 100_000),
             flush_seconds=reader.number("SIEM_FLUSH_SECONDS", cls.flush_seconds, 0.01, 60),

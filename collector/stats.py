@@ -11,6 +11,8 @@ class Counters:
     tcp_received: int = 0
     udp_dropped_full: int = 0
     udp_dropped_kernel: int = 0
+    tcp_cut: int = 0
+    tcp_discarded_bytes: int = 0
     written: int = 0
     spooled: int = 0
     replayed: int = 0

@@ -1,5 +1,6 @@
 """Syslog header parsing (RFC 3164 and RFC 5424): bytes in, a message record out, no I/O."""
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -76,18 +77,20 @@ def decode_pri(pri: int) -> tuple[Facility, Severity]:
 _PRIS = [(Facility(pri >> 3), Severity(pri & 7)) for pri in range(192)]  # decoded once, looked up per message
 
 
-_PRI = re.compile(r"<(\d{1,3})>")
+_PRI = re.compile(r"<(\d{1,3})> *")  # some senders put a space after PRI (rsyslog and syslog-ng skip it)
 _MONTHS = {
     name: number
     for number, name in enumerate(
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1
     )
 }
+# `Mmm dd [yyyy] hh:mm:ss[.frac][:] [yyyy]`: any case of month (`NOV`), Cisco's colon after the time,
+# a year before the time (Cisco) or after it (Linksys); the header may end right after the stamp.
 _BSD_STAMP = re.compile(
-    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) +(?:(\d{4}) +)?"
-    r"(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,6})\d*)? +"
+    r"(?i:(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)) +(\d{1,2}) +(?:(\d{4}) +)?"
+    r"(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,6})\d*)?:?(?: +((?:19|20)\d\d)(?= |$))?(?: +|$)"
 )
-_ISO_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})? +")
+_ISO_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?(?: +|$)")
 _TAG = re.compile(r"([^\s\[\]:]{1,64})(?:\[([^\]\s]{0,128})\])?: ?")
 
 
@@ -118,7 +121,7 @@ def parse_syslog(data: bytes, received: datetime, zone: tzinfo) -> SyslogMessage
         except ValueError:  # <999> is no PRI: the whole line is the message, at the default PRI
             pass
     if text.startswith("1 "):
-        parsed = _parse_5424(text[2:], received)
+        parsed = _parse_5424(text[2:], received, zone)
         if parsed is not None:
             return SyslogMessage(facility, severity, *parsed)
     return SyslogMessage(facility, severity, *_parse_3164(text, received, zone))
@@ -147,7 +150,7 @@ def _parse_3164(text: str, received: datetime, zone: tzinfo) -> tuple:
     host = None
     if has_stamp:
         word, space, rest = text.partition(" ")
-        if space and word and not word.endswith(":") and "[" not in word:
+        if space and word and "[" not in word and (not word.endswith(":") or _is_ipv6(word)):
             host, text = word, rest
     program = pid = None
     match = _TAG.match(text)
@@ -157,20 +160,29 @@ def _parse_3164(text: str, received: datetime, zone: tzinfo) -> tuple:
     return (timestamp or _utc(received), host, program, pid, None, None, text)
 
 
+def _is_ipv6(word: str) -> bool:
+    """Whether a word ending in `:` is an IPv6 hostname (`2001:db8::`) rather than a tag."""
+    try:
+        return isinstance(ipaddress.ip_address(word), ipaddress.IPv6Address)
+    except ValueError:
+        return False
+
+
 @lru_cache(maxsize=4096)
 def _bsd_time(stamp: str, received_day: int, zone: tzinfo) -> datetime | None:
-    """Turn `Mmm dd [yyyy] hh:mm:ss` into UTC, picking the year closest to the day it was received.
+    """Turn `Mmm dd [yyyy] hh:mm:ss [yyyy]` into UTC, picking the year closest to the day it was received.
 
     Cached: a busy router sends hundreds of lines with the same stamp, and the
     year choice only depends on the receive day (noon of it stands for the day).
     """
     match = _BSD_STAMP.match(stamp)
     received = datetime.fromordinal(received_day).replace(hour=12, tzinfo=UTC)
-    month = _MONTHS[match.group(1)]
+    month = _MONTHS[match.group(1).title()]
     day, hour, minute, second = (int(match.group(i)) for i in (2, 4, 5, 6))
     micro = int(match.group(7).ljust(6, "0")) if match.group(7) else 0
-    if match.group(3):
-        years = [int(match.group(3))]
+    year = match.group(3) or match.group(8)
+    if year:
+        years = [int(year)]
     else:
         this_year = received.astimezone(zone).year
         years = [this_year - 1, this_year, this_year + 1]
@@ -201,8 +213,12 @@ def _nil(field: str) -> str | None:
     return None if field == "-" else field
 
 
-def _parse_5424(text: str, received: datetime) -> tuple | None:
-    """Parse the part after `<PRI>1 ` of an RFC 5424 message; None if it is not one."""
+def _parse_5424(text: str, received: datetime, zone: tzinfo) -> tuple | None:
+    """Parse the part after `<PRI>1 ` of an RFC 5424 message; None if it is not one.
+
+    A stamp without an offset (RFC 5424 forbids it, senders write it anyway) is
+    read in the sender's zone, as the same stamp in an RFC 3164 line is.
+    """
     parts = text.split(" ", 5)
     if len(parts) < 6:
         if len(parts) == 5 and parts[4]:
@@ -212,7 +228,7 @@ def _parse_5424(text: str, received: datetime) -> tuple | None:
     stamp, host, app, procid, msgid, rest = parts
     if stamp != "-" and not stamp[:4].isdigit():
         return None
-    timestamp = None if stamp == "-" else _iso_time(stamp, UTC)
+    timestamp = None if stamp == "-" else _iso_time(stamp, zone)
     structured, message = _split_structured_data(rest)
     if message.startswith("\ufeff"):
         message = message[1:]

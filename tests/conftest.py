@@ -62,10 +62,12 @@ def start_collector(
     """Start `python -m collector` with the deployment's environment plus overrides; stopped at teardown."""
     started: list[CollectorProcess] = []
 
-    def start(wait_for: str = "listening for syslog", **overrides: str) -> CollectorProcess:
+    def start(
+        wait_for: str = "listening for syslog", open_files: int | None = None, **overrides: str
+    ) -> CollectorProcess:
         settings = {"SIEM_FLUSH_SECONDS": "0.1", "SIEM_DB_RETRY_SECONDS": "0.5", **overrides}
         env = collector_env(db_env, tmp_path / "spool", **settings)
-        collector = CollectorProcess(env, tmp_path / f"collector-{len(started)}.log")
+        collector = CollectorProcess(env, tmp_path / f"collector-{len(started)}.log", open_files)
         started.append(collector)
         return collector.start(wait_for)
 

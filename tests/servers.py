@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -140,17 +141,25 @@ def collector_env(deployment: dict[str, str], spool: Path, **overrides: str) -> 
 class CollectorProcess:
     """`python -m collector` as a user runs it, with its environment and a log file to read."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, open_files: int | None = None) -> None:
         self.env = env
         self.log = log
+        self.open_files = open_files
         self.port = int(env["SIEM_SYSLOG_PORT"])
         self.process: subprocess.Popen | None = None
 
     def start(self, wait_for: str = "listening for syslog") -> "CollectorProcess":
         """Start it and wait until its log shows `wait_for`."""
         self._log_file = self.log.open("ab")
+        limit = self.open_files
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "collector"], cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "collector"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            # the tests start processes from one thread only, so preexec_fn is safe here
+            preexec_fn=None if limit is None else lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),  # noqa: PLW1509
         )
         self.wait_for_log(wait_for)
         return self

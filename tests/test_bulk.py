@@ -1,5 +1,9 @@
 """Batches reach MariaDB as LOAD DATA: every value arrives unchanged, and a bad one costs only its own row."""
 
+import contextlib
+import os
+import resource
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -84,7 +88,7 @@ def test_without_load_data_on_the_server_batches_still_arrive(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A MariaDB with local_infile=OFF gets the same rows as multi-row INSERTs."""
-    monkeypatch.setattr(collector_db, "_bulk_enabled", True)
+    monkeypatch.setattr(collector_db, "_bulk_refused", False)
     root = mariadb.connect()
     with root.cursor() as cursor:
         cursor.execute("SET GLOBAL local_infile = OFF")
@@ -96,4 +100,39 @@ def test_without_load_data_on_the_server_batches_still_arrive(
             cursor.execute("SET GLOBAL local_infile = ON")
         root.close()
     assert [row["message"] for row in fetch(db, "SELECT message FROM messages ORDER BY id")] == ["one", "two", "three"]
-    assert collector_db._bulk_enabled is False  # switched to INSERTs once, not per batch
+    assert collector_db.bulk_available() is False  # switched to INSERTs once, not per batch
+
+
+def test_out_of_file_descriptors_falls_back_for_a_while_then_loads_again(
+    writer: pymysql.connections.Connection, db: pymysql.connections.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real EMFILE when making the in-memory file costs one batch its LOAD DATA, not the process's for good."""
+    monkeypatch.setattr(collector_db, "BULK_RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(collector_db, "_bulk_paused_until", 0.0)
+    monkeypatch.setattr(collector_db, "_bulk_failing", False)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held: list[int] = []
+    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 16, hard))
+    try:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(os.open("/dev/null", os.O_RDONLY))
+        assert collector_db.store(writer, [(collector_db.MESSAGES, [message("while out of descriptors")])]) == 0
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert collector_db.bulk_available() is False  # paused, not switched off
+    time.sleep(0.25)
+    assert collector_db.bulk_available() is True
+    with writer.cursor() as cursor:  # LOAD DATA reports its row count in the session's info
+        collector_db.store(writer, [(collector_db.MESSAGES, [message("after")])])
+        cursor.execute("SHOW SESSION STATUS LIKE 'Com_load'")
+        loads = int(cursor.fetchone()[1])
+    assert loads >= 1
+    assert collector_db._bulk_failing is False
+    assert [row["message"] for row in fetch(db, "SELECT message FROM messages ORDER BY id")] == [
+        "while out of descriptors",
+        "after",
+    ]

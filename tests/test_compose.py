@@ -54,6 +54,11 @@ class TestRules:
         """5514 on both sides, once for UDP and once for TCP (a forgotten /udp loses every router log)."""
         assert sorted(SERVICES["collector"]["ports"]) == ["5514:5514/tcp", "5514:5514/udp"]
 
+    def test_collector_may_hold_more_connections_than_the_default_1024_files(self) -> None:
+        """Docker hands a container 1024 open files; each TCP sender holds one, so the collector asks for more."""
+        nofile = SERVICES["collector"]["ulimits"]["nofile"]
+        assert nofile["soft"] == nofile["hard"] >= CollectorSettings.max_tcp_connections + 1024
+
     def test_no_cpu_limits_anywhere(self) -> None:
         """DSM's kernel refuses CPU quotas, so `cpus` would stop the stack from starting."""
         for name, service in SERVICES.items():

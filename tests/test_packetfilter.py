@@ -116,6 +116,31 @@ class TestParsePacketFilter:
         """Text that merely contains IN= and OUT= is not a packet-filter line."""
         assert parse_packetfilter(message) is None
 
+    def test_ubiquiti_rule_name_glued_before_in(self) -> None:
+        """USG and EdgeRouter write the rule name straight before IN=, without a space."""
+        record = parse_packetfilter(
+            "[WAN_LOCAL-default-D]IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 SRC=203.0.113.7 "
+            "DST=198.51.100.23 LEN=40 TOS=0x00 PREC=0x00 TTL=240 ID=1 PROTO=TCP SPT=4444 DPT=22 WINDOW=1 RES=0x00 "
+            "SYN URGP=0"
+        )
+        assert (record.prefix, record.action, record.chain, record.dst_port) == (
+            "[WAN_LOCAL-default-D]", "DROP", "WAN_LOCAL", 22,
+        )  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("tag", "prefix", "action"),
+        [("DENY", "DENY:", "DROP"), ("ACCEPT", "ACCEPT:", "ACCEPT"), ("kernel", None, "LOG"), (None, None, "LOG")],
+    )
+    def test_tag_stands_in_for_a_missing_prefix(self, tag: str | None, prefix: str | None, action: str) -> None:
+        """`DENY: IN=...` with no host puts the prefix where the tag goes; `kernel` is never a prefix."""
+        record = parse_packetfilter("IN=eth0 OUT= SRC=203.0.113.7 DST=198.51.100.23 LEN=40 TTL=1 PROTO=TCP", tag)
+        assert (record.prefix, record.action, record.chain) == (prefix, action, "input")
+
+    def test_a_prefix_in_the_line_wins_over_the_tag(self) -> None:
+        """When the line carries its own prefix, the tag is only the program."""
+        record = parse_packetfilter("DROP IN=eth0 OUT= SRC=203.0.113.7 DST=198.51.100.23 LEN=40", "fw")
+        assert (record.prefix, record.action) == ("DROP", "DROP")
+
     def test_out_of_range_numbers_become_null(self) -> None:
         """A port beyond 65535 cannot be a port: it is stored as NULL, not wrapped."""
         record = parse_packetfilter("DROP IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP SPT=99999 DPT=abc TTL=300")
@@ -147,6 +172,19 @@ class TestClassifyPrefix:
             ("fw: blocked", "DROP", None),
             ("", "LOG", None),
             ("my-custom-log", "LOG", None),
+            # Ubiquiti USG / UniFi: [RULESET-RULE-VERDICT], the ruleset is the chain
+            ("[WAN_OUT-2000-A]", "ACCEPT", "WAN_OUT"),
+            ("[WAN_LOCAL-default-D]", "DROP", "WAN_LOCAL"),
+            ("[LAN_IN-3001-R]", "REJECT", "LAN_IN"),
+            ("[GUEST_IN-default-D]", "DROP", "GUEST_IN"),
+            # EdgeRouter zone pairs and UniFi OS rule names
+            ("[wan-lan-default-D]", "DROP", "wan-lan"),
+            ("[lan-local-10-A]", "ACCEPT", "lan-local"),
+            ('[LAN_LOCAL-RET-2147483647] DESCR="no rule description"', "RETURN", "LAN_LOCAL"),
+            ("[WAN_LOCAL-D-4000]", "DROP", "WAN_LOCAL"),
+            # near misses: brackets that are no rule name
+            ("[WAN_OUT-2000-X]", "LOG", None),
+            ("[drop]", "DROP", None),
         ],
     )
     def test_prefix_styles(self, prefix: str, action: str, chain: str | None) -> None:

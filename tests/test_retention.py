@@ -77,5 +77,7 @@ def test_size_cap_trims_the_oldest_rows_first(
     kept = {row["message"].split()[0] for row in fetch(db, "SELECT message FROM messages WHERE program = 'app'")}
     assert {"day-1", "day-2", "day-3"} <= kept, "the newest days stay"
     assert len(kept) < len(days)
-    notices = fetch(db, "SELECT message FROM messages WHERE program = 'siem-collector' AND message LIKE 'size cap:%'")
-    assert notices, "the trim is reported"
+    reported = "SELECT COUNT(*) > 0 FROM messages WHERE program = 'siem-collector' AND message LIKE 'size cap:%'"
+    assert wait_for(db, reported, 1, timeout=10) == 1, "the trim is reported (the notice follows the deletes)"
+    notice = fetch(db, "SELECT message FROM messages WHERE program = 'siem-collector' AND message LIKE 'size cap:%'")
+    assert "MB allowed; deleted" in notice[0]["message"]

@@ -136,6 +136,82 @@ class TestParseRfc3164:
         assert parsed.timestamp == datetime(2028, 2, 29, 12, 0)
 
 
+# The header variants of real senders: (sender, line, timestamp UTC, host, program, pid, message). Received
+# 2025-11-17 08:00:05 UTC, senders in Berlin (UTC+1 in winter, +2 in summer).
+SENDER_VARIANTS = [
+    ("a space after PRI (some embedded loggers)", b"<38> Nov 17 09:06:53 example tag: testmessage",
+     datetime(2025, 11, 17, 8, 6, 53), "example", "tag", None, "testmessage"),
+    ("a space after PRI and no header (OpenVPN)", b"<15> openvpn[2499]: PTHREAD support initialized",
+     datetime(2025, 11, 17, 8, 0, 5), None, "openvpn", "2499", "PTHREAD support initialized"),
+    ("Cisco IOS: year and a colon after the time", b"<167>Mar 7 2008 19:06:53: example tag: x",
+     datetime(2008, 3, 7, 18, 6, 53), "example", "tag", None, "x"),
+    ("Cisco PIX: year, colon, no host", b"<190>Apr 15 2007 21:28:13: %PIX-6-302014: Teardown TCP connection",
+     datetime(2007, 4, 15, 19, 28, 13), None, "%PIX-6-302014", None, "Teardown TCP connection"),
+    ("upper-case month (CMDLOGGER)", b"<190>NOV 16 23:00:33 192.168.33.8 CMDLOGGER[165319912]: cmd",
+     datetime(2025, 11, 16, 22, 0, 33), "192.168.33.8", "CMDLOGGER", "165319912", "cmd"),
+    ("Linksys firmware: year after the time", b"<190>Apr 15 21:28:13 2007 linksys app: msg",
+     datetime(2007, 4, 15, 19, 28, 13), "linksys", "app", None, "msg"),
+    ("header that ends after a BSD stamp", b"<14>Nov 16 23:00:05",
+     datetime(2025, 11, 16, 22, 0, 5), None, None, None, ""),
+    ("header that ends after an ISO stamp", b"<14>2010-08-30T23:00:05Z",
+     datetime(2010, 8, 30, 23, 0, 5), None, None, None, ""),
+    ("ISO stamp with a space for T", b"<7>2006-10-29 02:00:00.156+01:00",
+     datetime(2006, 10, 29, 1, 0, 0, 156000), None, None, None, ""),
+    ("ISO stamp with a space for T, then a header", b"<7>2006-10-29 02:00:00+01:00 nas app: up",
+     datetime(2006, 10, 29, 1, 0), "nas", "app", None, "up"),
+    ("IPv6 hostname ending in ::", b"<0>Nov 17 01:00:00 2001:db8:: prg0: msgtxt",
+     datetime(2025, 11, 17, 0, 0), "2001:db8::", "prg0", None, "msgtxt"),
+    ("IPv6 hostname in full", b"<0>Nov 17 01:00:00 2001:db8::1 prg0: msgtxt",
+     datetime(2025, 11, 17, 0, 0), "2001:db8::1", "prg0", None, "msgtxt"),
+    ("RFC 5424 stamp without an offset (sender's zone)", b"<14>1 2025-02-11T12:31:28 nas app - - - hi",
+     datetime(2025, 2, 11, 11, 31, 28), "nas", "app", None, "hi"),
+    ("RFC 3339 stamp without an offset in a BSD line", b"<14>2025-07-11T12:31:28 nas app: hi",
+     datetime(2025, 7, 11, 10, 31, 28), "nas", "app", None, "hi"),
+    ("verdict in the tag's place, no host (firewall scripts)", b"<12>Nov 17 03:37:09 DENY: IN=eth0 OUT=",
+     datetime(2025, 11, 17, 2, 37, 9), None, "DENY", None, "IN=eth0 OUT="),
+]  # fmt: skip
+
+# Lines that look like one of the variants but are not; (line, host, program, message).
+NOT_VARIANTS = [
+    (b"<14>Nov 17 09:00:00 router 2007 was a year", "router", None, "2007 was a year"),
+    (b"<14>Nov 17 09:00:00 router tag: 2007 x", "router", "tag", "2007 x"),
+    (b"<14>Nov 17 09:00:00 face: x", None, "face", "x"),
+    (b"<14>2025-13-45 25:61:61 app: impossible stamp", None, "app", "impossible stamp"),
+    (b"<14>NOVEMBER 17 09:00:00 x", None, None, "NOVEMBER 17 09:00:00 x"),
+]  # fmt: skip
+
+
+class TestSenderVariants:
+    """Header variants that rsyslog and syslog-ng accept, one root cause each, plus near misses."""
+
+    @pytest.mark.parametrize(
+        ("sender", "line", "timestamp", "host", "program", "pid", "message"),
+        SENDER_VARIANTS,
+        ids=[variant[0] for variant in SENDER_VARIANTS],
+    )
+    def test_sender_variant(
+        self, sender: str, line: bytes, timestamp: datetime, host: str | None, program: str | None,
+        pid: str | None, message: str,
+    ) -> None:  # fmt: skip
+        """Stamp, host, program and pid are found; the message is what follows them."""
+        parsed = parse_syslog(line, RECEIVED, BERLIN)
+        assert (parsed.timestamp, parsed.host, parsed.program, parsed.pid, parsed.message) == (
+            timestamp, host, program, pid, message,
+        )  # fmt: skip
+
+    @pytest.mark.parametrize(("line", "host", "program", "message"), NOT_VARIANTS)
+    def test_near_misses(self, line: bytes, host: str | None, program: str | None, message: str) -> None:
+        """A number after the host is no year, a tag that is no IPv6 address is a tag, a bad stamp is skipped."""
+        parsed = parse_syslog(line, RECEIVED, BERLIN)
+        assert (parsed.host, parsed.program, parsed.message) == (host, program, message)
+
+    def test_rfc5424_and_rfc3164_read_a_bare_stamp_alike(self) -> None:
+        """The same stamp without an offset means the same instant in both formats."""
+        bsd = parse_syslog(b"<14>2025-11-17T09:00:00 nas app: x", RECEIVED, ZoneInfo("America/New_York"))
+        ietf = parse_syslog(b"<14>1 2025-11-17T09:00:00 nas app - - - x", RECEIVED, ZoneInfo("America/New_York"))
+        assert bsd.timestamp == ietf.timestamp == datetime(2025, 11, 17, 14, 0)
+
+
 class TestParseRfc5424:
     """RFC 5424: nil fields, structured data with escapes, BOM before MSG."""
 
