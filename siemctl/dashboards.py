@@ -99,7 +99,7 @@ def firewall() -> dict[str, Any]:
         over_time("Inbound, outbound, forwarded", "direction", "From IN=/OUT=: in = to the router, out = from it."),
         barchart(
             "Top source addresses",
-            "SELECT src_ip, CAST(SUM(packets) AS UNSIGNED) AS packets FROM ("
+            "SELECT src_ip, CAST(SUM(packets) AS SIGNED) AS packets FROM ("
             + " UNION ALL ".join(
                 f"SELECT value AS src_ip, SUM(packets) AS packets FROM {table}"
                 f" WHERE {span} AND field = 'src_ip' AND {filters} AND value <> '' GROUP BY 1"
@@ -112,7 +112,7 @@ def firewall() -> dict[str, Any]:
         ),
         barchart(
             "Top destination ports",
-            "SELECT dst_port, CAST(SUM(packets) AS UNSIGNED) AS packets FROM ("
+            "SELECT dst_port, CAST(SUM(packets) AS SIGNED) AS packets FROM ("
             + " UNION ALL ".join(
                 "SELECT CONCAT(NULLIF(protocol, ''), '/', dst_port) AS dst_port, SUM(packets) AS packets"
                 f" FROM {table} WHERE {span} AND {filters} GROUP BY 1"
@@ -128,14 +128,14 @@ def firewall() -> dict[str, Any]:
         ),
         barchart(
             "Protocols",
-            f"SELECT protocol, CAST(SUM(packets) AS UNSIGNED) AS packets FROM {COUNTS} WHERE {where} AND protocol <> ''"
+            f"SELECT protocol, CAST(SUM(packets) AS SIGNED) AS packets FROM {COUNTS} WHERE {where} AND protocol <> ''"
             " GROUP BY 1 ORDER BY packets DESC LIMIT 10",
             "Logged packets per protocol.",
         ),
         table(
             "Home devices whose traffic is blocked",
             "SELECT COALESCE(d.name, d.hostname, t.mac) AS device, d.vendor, t.mac,"
-            " CAST(SUM(t.packets) AS UNSIGNED) AS blocked,"
+            " CAST(SUM(t.packets) AS SIGNED) AS blocked,"
             " MAX(t.last_seen) AS last_blocked FROM ("
             + " UNION ALL ".join(
                 f"SELECT mac, SUM(packets) AS packets, MAX(last_seen) AS last_seen FROM {table}"
@@ -152,7 +152,8 @@ def firewall() -> dict[str, Any]:
         ),
         table(
             "Latest drops and rejects",
-            "SELECT timestamp AS time, host, action, chain, direction, src_ip, src_port, dst_ip, dst_port,"
+            "SELECT timestamp AS time, host, action, chain, direction, src_ip, CAST(src_port AS SIGNED) AS src_port,"
+            " dst_ip, CAST(dst_port AS SIGNED) AS dst_port,"
             f" protocol, in_interface, mac FROM packetfilter WHERE {where} AND {BLOCKED}"
             " ORDER BY timestamp DESC LIMIT 100",
             "The newest dropped or rejected packets matching the filters.",
@@ -306,12 +307,12 @@ def home() -> dict[str, Any]:
             min_interval=COUNTS_RESOLUTION,
         ),
         stat("Devices known", "SELECT COUNT(*) AS devices FROM devices", link="/d/siem-devices"),
-        stat(
+        since(
             "Logs kept since",
-            "SELECT DATE_FORMAT(MIN(timestamp), '%Y-%m-%d %H:%i') AS oldest FROM messages",
+            "messages",
             "The oldest message still stored: how far back the dashboards can look.",
         ),
-        stat("Firewall logs since", "SELECT DATE_FORMAT(MIN(timestamp), '%Y-%m-%d %H:%i') AS oldest FROM packetfilter"),
+        since("Firewall logs since", "packetfilter", "The oldest firewall line still stored."),
         stat(
             "Database size",
             "SELECT SUM(data_length + index_length) AS size FROM information_schema.tables"
@@ -320,6 +321,19 @@ def home() -> dict[str, Any]:
     ]
     panels[-1]["fieldConfig"]["defaults"]["unit"] = "bytes"
     return dashboard("siem-home", "Home", panels)
+
+
+def since(title: str, table: str, description: str) -> dict:
+    """A stat showing a table's oldest row as a date: a number (epoch ms) the stat displays with a date unit.
+
+    A stat shows numeric fields only while reduceOptions.fields is empty, so text
+    from DATE_FORMAT would show "No data".
+    """
+    panel = stat(
+        title, f"SELECT CAST(UNIX_TIMESTAMP(MIN(timestamp)) * 1000 AS SIGNED) AS oldest FROM {table}", description
+    )
+    panel["fieldConfig"]["defaults"]["unit"] = "dateTimeAsIso"
+    return panel
 
 
 DASHBOARDS = {"home": home, "firewall": firewall, "devices": devices, "logs": logs}

@@ -14,6 +14,7 @@ from collector.rankings import rank_hours
 from siemctl import dashboards
 from siemctl.macros import ALL, expand
 from tests.conftest import API_TOKEN, DERIVED_TABLES, TABLES, wait_for
+from tests.grafana_types import grafana_fields
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, lf_framed, send_tcp
 
 GRAFANA = ROOT / "grafana"
@@ -98,6 +99,13 @@ def run(connection: pymysql.connections.Connection, sql: str) -> tuple[list[str]
         return [column[0] for column in cursor.description], list(cursor.fetchall())
 
 
+def grafana_kinds(connection: pymysql.connections.Connection, sql: str) -> list[tuple[str, str, str]]:
+    """Each result column as Grafana's MySQL data source sees it: (name, driver type, field kind)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return grafana_fields(cursor)
+
+
 def panels() -> list[tuple[str, dict]]:
     """(dashboard, panel) for every panel of every dashboard."""
     return [(name, panel) for name, board in LOADED.items() for panel in board["panels"]]
@@ -129,6 +137,32 @@ class TestPanelQueries:
                 assert len(columns) == 2
                 assert all(isinstance(row[1], int) for row in rows)
 
+    def test_every_column_has_a_type_grafana_converts(
+        self, reader: pymysql.connections.Connection, board: str, panel: dict
+    ) -> None:
+        """No unsigned or unnamed types: Grafana's converter list turns each column into a number, time or text."""
+        definitions = variables_of(LOADED[board])
+        for target in panel["targets"]:
+            sql = expand(target["rawSql"], START, END, interval=300, definitions=definitions)
+            failing = [column for column in grafana_kinds(reader, sql) if column[2] in {"fails", "fallback"}]
+            assert not failing, f"Grafana cannot convert {failing}"
+
+    def test_a_stat_has_a_field_it_displays(
+        self, reader: pymysql.connections.Connection, board: str, panel: dict
+    ) -> None:
+        """A stat shows numeric fields only unless reduceOptions.fields selects others by name."""
+        if panel["type"] != "stat":
+            return
+        selection = panel["options"]["reduceOptions"].get("fields", "")
+        sql = expand(panel["targets"][0]["rawSql"], START, END, interval=300, definitions=variables_of(LOADED[board]))
+        columns = grafana_kinds(reader, sql)
+        if selection:
+            pattern = re.fullmatch(r"/(.*)/", selection)
+            shown = [c for c in columns if (re.search(pattern.group(1), c[0]) if pattern else c[0] == selection)]
+        else:
+            shown = [c for c in columns if c[2] == "number"]
+        assert shown, f"the stat shows nothing of {columns} with fields={selection!r}"
+
     def test_runs_with_one_value_and_a_quote_in_the_filter(
         self, reader: pymysql.connections.Connection, board: str, panel: dict
     ) -> None:
@@ -153,10 +187,32 @@ def test_variable_and_annotation_queries(reader: pymysql.connections.Connection,
         if variable["type"] == "query":
             _, options = run(reader, expand(variable["query"], START, END))
             assert options, variable["name"]
+            kinds = {kind for *_, kind in grafana_kinds(reader, expand(variable["query"], START, END))}
+            assert not kinds & {"fails", "fallback"}, variable["name"]
     for annotation in dashboard["annotations"]["list"]:
-        columns, rows = run(reader, expand(annotation["target"]["rawSql"], START, END))
+        sql = expand(annotation["target"]["rawSql"], START, END)
+        columns, rows = run(reader, sql)
         assert columns == ["time", "text", "tags"]
         assert rows
+        assert not {kind for *_, kind in grafana_kinds(reader, sql)} & {"fails", "fallback"}
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("SELECT CAST(SUM(packets) AS UNSIGNED) FROM packetfilter_counts", "fails"),
+        ("SELECT CAST(SUM(packets) AS SIGNED) FROM packetfilter_counts", "number"),
+        ("SELECT SUM(packets) FROM packetfilter_counts", "number"),
+        ("SELECT MIN(timestamp) FROM messages", "time"),
+        ("SELECT DATE_FORMAT(MIN(timestamp), '%Y') FROM messages", "string"),
+        ("SELECT COUNT(*) FROM messages", "number"),
+        ("SELECT CAST(1 AS UNSIGNED)", "fallback"),
+        ("SELECT src_port FROM packetfilter", "fallback"),
+    ],
+)
+def test_the_type_model_tells_what_grafana_rejects(reader: pymysql.connections.Connection, sql: str, kind: str) -> None:
+    """The model names MariaDB's result types as the Go driver does; an unsigned BIGINT is the known failure."""
+    assert grafana_kinds(reader, sql)[0][2] == kind
 
 
 class TestStructure:
