@@ -18,8 +18,8 @@ up: ## create .env with random passwords if missing, then build and start the st
 down: ## stop the stack (data stays in its volumes)
 	docker compose down
 
-upgrade-db: ## apply mysql-init/ to the running stack's existing database (after an upgrade)
-	docker compose run --rm --no-deps -v "$$PWD:/siem:ro" -e SIEM_DB_HOST=mariadb --entrypoint /siem/scripts/db-init mariadb
+upgrade-db: ## apply mysql-init/ to the running stack's database (after an upgrade, or a first start that failed)
+	docker compose run --rm --no-deps -v "$$PWD:/siem:ro" -e SIEM_DB_HOST=mariadb -e SIEM_INIT_MARKER=/var/lib/mysql/siem-init-complete --entrypoint /siem/scripts/db-init mariadb
 
 doctor: .venv-grafana/bin/python ## after deployment: check API, Grafana, data source, dashboards and a syslog round trip
 	@$(WITH_ENV) .venv-grafana/bin/python -m siemctl doctor

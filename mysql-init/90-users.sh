@@ -1,8 +1,10 @@
-# shellcheck shell=bash
+#!/bin/bash
 # Least-privilege accounts, passwords from the environment (sourced by the mariadb
 # image's entrypoint on first start, or by scripts/db-init; both define
 # docker_process_sql). Runs after the table files so column grants can name columns.
-# Re-running it updates the passwords and grants.
+# Re-running it updates the passwords and grants. If the file is made executable (a
+# NAS file manager may do so), the entrypoint runs it as a program instead: it then
+# brings its own docker_process_sql and fails loudly on any error.
 #   collector: INSERT into the log tables, DELETE what retention expires (reading only their
 #              timestamps); upserts the inventory's ingest columns
 #              (MariaDB wants UPDATE on every column an upsert inserts), never the
@@ -12,6 +14,19 @@
 #              name, known flag and notes.
 
 siem_db="${MARIADB_DATABASE:-${SIEM_DB_NAME:-siem}}"
+
+if ! declare -F docker_process_sql >/dev/null; then
+	# Executed, not sourced: root over the init server's socket, or over TCP when SIEM_DB_HOST is set.
+	set -euo pipefail
+	docker_process_sql() {
+		local target=(--protocol=socket --socket="${SIEM_INIT_SOCKET:-/run/mysqld/mysqld.sock}")
+		if [ -n "${SIEM_DB_HOST:-}" ]; then
+			target=(--protocol=tcp -h "$SIEM_DB_HOST" -P "${SIEM_DB_PORT:-3306}")
+		fi
+		MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-}" "$(command -v mariadb || command -v mysql)" "${target[@]}" \
+			-u root --batch --database="$siem_db"
+	}
+fi
 siem_collector_user="${SIEM_COLLECTOR_USER:-siem_collector}"
 siem_reader_user="${SIEM_READER_USER:-siem_reader}"
 siem_editor_user="${SIEM_EDITOR_USER:-siem_editor}"

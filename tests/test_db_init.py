@@ -1,11 +1,18 @@
 """mysql-init/ applied by `scripts/db-init`: the schema, and accounts that can do only their job."""
 
 import os
+import pwd
+import re
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pymysql
 import pytest
+import yaml
 
 from tests.conftest import TABLES, fetch
 from tests.servers import ROOT, MariaDBServer
@@ -172,3 +179,115 @@ def test_upgrade_counts_rows_stored_before_the_counts_existed(
         assert fetch(db, "SELECT SUM(packets) AS n FROM packetfilter_macs")[0]["n"] == 4
         assert fetch(db, "SELECT SUM(messages) AS n FROM messages_counts")[0]["n"] == 4
         assert fetch(db, "SELECT SUM(messages) AS n FROM messages_hourly")[0]["n"] == 4
+
+
+@pytest.fixture
+def init_copy() -> Iterator[Path]:
+    """A copy of scripts/db-init and mysql-init/ that any user can read, as a NAS folder would hold them."""
+    base = Path(tempfile.mkdtemp(prefix="siem-init-"))
+    base.chmod(0o755)
+    shutil.copytree(ROOT / "mysql-init", base / "mysql-init")
+    shutil.copy2(ROOT / "scripts" / "db-init", base / "db-init")
+    marks = base / "data"
+    marks.mkdir()
+    marks.chmod(0o777)
+    yield base
+    shutil.rmtree(base)
+
+
+def first_start(db_env: dict[str, str], base: Path, *, user: str | None = None, **overrides: str) -> tuple:
+    """Apply the copied mysql-init/ as the image does on first start; return (result, whether it was marked)."""
+    marker = base / "data" / "siem-init-complete"
+    env = {**os.environ, **db_env, "SIEM_INIT_DIR": str(base / "mysql-init"), "SIEM_INIT_MARKER": str(marker)}
+    command = [str(base / "db-init")]
+    if user is not None:
+        account = pwd.getpwnam(user)
+        command = ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--clear-groups", *command]
+    result = subprocess.run(command, env={**env, **overrides}, capture_output=True, text=True, check=False)
+    return result, marker.exists()
+
+
+class TestFirstStart:
+    """A first start either completes and is marked, or fails visibly: never a healthy half-initialised server."""
+
+    def test_a_complete_start_is_marked(self, db_env: dict[str, str], init_copy: Path) -> None:
+        """Every file ran: the mark the healthcheck requires is there."""
+        result, marked = first_start(db_env, init_copy)
+        assert result.returncode == 0, result.stderr
+        assert marked
+
+    def test_placeholder_editor_password_fails_and_leaves_no_mark(
+        self, db_env: dict[str, str], init_copy: Path
+    ) -> None:
+        """`SIEM_EDITOR_PASSWORD=changeme` is refused, so the start is not marked complete."""
+        result, marked = first_start(db_env, init_copy, SIEM_EDITOR_PASSWORD="changeme")
+        assert result.returncode != 0
+        assert "SIEM_EDITOR_PASSWORD" in result.stderr
+        assert not marked
+
+    def test_an_unreadable_init_file_fails_and_leaves_no_mark(self, db_env: dict[str, str], init_copy: Path) -> None:
+        """A file the server's user cannot read (a NAS file manager's copy) stops init before the mark."""
+        (init_copy / "mysql-init" / "03-devices.sql").chmod(0o600)
+        result, marked = first_start(db_env, init_copy, user="nobody")
+        assert result.returncode != 0
+        assert "03-devices.sql" in result.stderr
+        assert not marked
+
+    def test_executable_users_script_still_creates_every_account(
+        self, mariadb: MariaDBServer, db_env: dict[str, str], init_copy: Path
+    ) -> None:
+        """Made executable, 90-users.sh is run as a program, as the image does; the accounts still work."""
+        (init_copy / "mysql-init" / "90-users.sh").chmod(0o755)
+        fresh = {name: f"fresh-{name.lower()}" for name in ("SIEM_COLLECTOR_PASSWORD", "SIEM_READER_PASSWORD",
+                                                             "SIEM_EDITOR_PASSWORD")}  # fmt: skip
+        try:
+            result, marked = first_start(db_env, init_copy, **fresh)
+            assert result.returncode == 0, result.stderr
+            assert "running 90-users.sh" in result.stdout
+            assert marked
+            for variable, password in fresh.items():
+                user = "siem_" + variable.split("_")[1].lower()  # SIEM_READER_PASSWORD: siem_reader
+                mariadb.connect("siem", user=user, password=password).close()
+        finally:
+            assert run_db_init(db_env).returncode == 0
+
+    def test_executed_by_the_image_it_reaches_the_init_server_by_its_socket(
+        self, mariadb: MariaDBServer, db_env: dict[str, str]
+    ) -> None:
+        """The image's entrypoint runs an executable init file with the container's environment: no host, a socket."""
+        env = {
+            key: value for key, value in {**os.environ, **db_env}.items() if key not in {"SIEM_DB_HOST", "SIEM_DB_PORT"}
+        }
+        env.update(MARIADB_DATABASE="siem", SIEM_INIT_SOCKET=str(mariadb.base / "mariadb.sock"),
+                   SIEM_READER_PASSWORD="socket-reader")  # fmt: skip
+        try:
+            result = subprocess.run(
+                [shutil.which("bash") or "/bin/bash", str(ROOT / "mysql-init" / "90-users.sh")],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert result.returncode == 0, result.stderr
+            mariadb.connect("siem", user="siem_reader", password="socket-reader").close()
+        finally:
+            assert run_db_init(db_env).returncode == 0
+
+    def test_executable_users_script_fails_loudly(self, db_env: dict[str, str], init_copy: Path) -> None:
+        """Run as a program it still refuses a placeholder, and the failure stops init."""
+        (init_copy / "mysql-init" / "90-users.sh").chmod(0o755)
+        result, marked = first_start(db_env, init_copy, SIEM_READER_PASSWORD="changeme")
+        assert result.returncode != 0
+        assert "SIEM_READER_PASSWORD" in result.stderr
+        assert not marked
+
+
+def test_healthcheck_requires_the_mark_that_init_and_upgrade_db_write() -> None:
+    """The compose healthcheck tests the file 99-complete.sh writes by default and `make upgrade-db` asks for."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    check = " ".join(compose["services"]["mariadb"]["healthcheck"]["test"])
+    default = re.search(r"SIEM_INIT_MARKER-([^}]+)\}", (ROOT / "mysql-init" / "99-complete.sh").read_text()).group(1)
+    assert f"test -f {default} ||" in check
+    assert "healthcheck.sh --connect --innodb_initialized" in check
+    assert f"SIEM_INIT_MARKER={default}" in (ROOT / "Makefile").read_text()
+    assert sorted(path.name for path in (ROOT / "mysql-init").iterdir())[-1] == "99-complete.sh", "the mark runs last"
