@@ -117,7 +117,7 @@ class TestRules:
     def test_health_checks_and_ordering(self) -> None:
         """Every service is health-checked; dependents wait until MariaDB is healthy; all restart."""
         for name, service in SERVICES.items():
-            assert service["healthcheck"]["test"][0] == "CMD", name
+            assert service["healthcheck"]["test"][0] in {"CMD", "CMD-SHELL"}, name
             assert service["restart"] == "unless-stopped", name
             for dependency in service.get("depends_on", {}).values():
                 assert dependency["condition"] == "service_healthy"
