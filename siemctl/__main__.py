@@ -38,7 +38,15 @@ def main(argv: list[str] | None = None) -> int:
         host, _, port = args.collector.rpartition(":")
         lines = demo.day(args.count, args.seed)
         print(f"replaying {len(lines)} messages of the last 24 h into {args.collector}", file=sys.stderr)
-        demo.replay(lines, host, int(port))
+        try:
+            demo.replay(lines, host, int(port))
+        except OSError as error:
+            print(
+                f"\ndemo: cannot send to {args.collector} ({error.strerror or error}): is the collector running?"
+                " (`docker compose ps`; the syslog port is 5514)",
+                file=sys.stderr,
+            )
+            return 1
         return 0
     if args.command == "dashboards":
         for path in dashboards.write():

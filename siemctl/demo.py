@@ -23,8 +23,13 @@ SCANNED_PORTS = [22, 23, 80, 443, 445, 3389, 5060, 8080, 8443, 1433, 5900, 6379]
 TRACKERS = ["203.0.113.10", "203.0.113.77", "198.51.100.200"]
 
 
-def _bsd(moment: datetime) -> str:
-    return moment.strftime("%b %e %H:%M:%S")
+def _stamp(moment: datetime) -> str:
+    """The header stamp: RFC 3339 with its offset (as rsyslog writes it), so any collector TZ reads it right.
+
+    A BSD stamp (`Nov 27 12:00:00`) carries no zone: the collector would read it in its
+    own TZ, and a demo day written in UTC would land hours off in Berlin or New York.
+    """
+    return moment.replace(tzinfo=UTC).isoformat(timespec="seconds")
 
 
 def _firewall(rng: random.Random, moment: datetime) -> str:
@@ -38,7 +43,7 @@ def _firewall(rng: random.Random, moment: datetime) -> str:
         "ICMP": f"TYPE=8 CODE=0 ID={rng.randrange(65535)} SEQ=1",
     }[proto]
     return (
-        f"<4>{_bsd(moment)} {ROUTER} kernel: [{rng.randrange(10**6)}.{rng.randrange(10**6):06d}] drop wan in: "
+        f"<4>{_stamp(moment)} {ROUTER} kernel: [{rng.randrange(10**6)}.{rng.randrange(10**6):06d}] drop wan in: "
         f"IN=eth1 OUT= MAC={GATEWAY_MAC}:{WAN_PEER_MAC}:08:00 SRC={source} DST=198.51.100.23 LEN=44 TOS=0x00 "
         f"PREC=0x00 TTL={rng.randrange(40, 250)} ID={rng.randrange(65535)} PROTO={proto} {tail}"
     )
@@ -48,7 +53,7 @@ def _blocked_device(rng: random.Random, moment: datetime) -> str:
     """The TV or the plug trying to reach a tracker that the LAN-out rule rejects."""
     mac, ip, _ = rng.choice([DEVICES[0], DEVICES[5], DEVICES[3]])
     return (
-        f"<4>{_bsd(moment)} {ROUTER} kernel: reject lan out: IN=br-lan OUT=eth1 MAC={GATEWAY_MAC}:{mac}:08:00 "
+        f"<4>{_stamp(moment)} {ROUTER} kernel: reject lan out: IN=br-lan OUT=eth1 MAC={GATEWAY_MAC}:{mac}:08:00 "
         f"SRC={ip} DST={rng.choice(TRACKERS)} LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID={rng.randrange(65535)} DF "
         f"PROTO=TCP SPT={rng.randrange(30000, 60000)} DPT=443 WINDOW=64240 RES=0x00 SYN URGP=0"
     )
@@ -58,12 +63,12 @@ def _discovery(rng: random.Random, moment: datetime) -> str:
     """A DHCP lease or an addrwatch ARP/ND sighting of one of the home's devices."""
     mac, ip, hostname = rng.choice(DEVICES)
     if rng.random() < 0.3:
-        return f"<30>{_bsd(moment)} {ROUTER} dnsmasq-dhcp[1234]: DHCPACK(br-lan) {ip} {mac} {hostname}"
+        return f"<30>{_stamp(moment)} {ROUTER} dnsmasq-dhcp[1234]: DHCPACK(br-lan) {ip} {mac} {hostname}"
     unix = int(moment.replace(tzinfo=UTC).timestamp())
     if rng.random() < 0.3:
         v6 = f"fe80::{rng.randrange(0xFFFF):x}:{rng.randrange(0xFFFF):x}"
-        return f"<30>{_bsd(moment)} {ROUTER} addrwatch: {unix} br-lan 0 {mac} {v6} ND_NA"
-    return f"<30>{_bsd(moment)} {ROUTER} addrwatch: {unix} br-lan 0 {mac} {ip} {rng.choice(['ARP_REQ', 'ARP_REP'])}"
+        return f"<30>{_stamp(moment)} {ROUTER} addrwatch: {unix} br-lan 0 {mac} {v6} ND_NA"
+    return f"<30>{_stamp(moment)} {ROUTER} addrwatch: {unix} br-lan 0 {mac} {ip} {rng.choice(['ARP_REQ', 'ARP_REP'])}"
 
 
 def _daemon(rng: random.Random, moment: datetime) -> str:
@@ -72,10 +77,10 @@ def _daemon(rng: random.Random, moment: datetime) -> str:
     choice = rng.random()
     if choice < 0.35:
         pid = rng.randrange(2000, 9000)
-        return f"<86>{_bsd(moment)} {ROUTER} dropbear[{pid}]: Exit before auth from <{_scanner(rng)}:22>"
+        return f"<86>{_stamp(moment)} {ROUTER} dropbear[{pid}]: Exit before auth from <{_scanner(rng)}:22>"
     if choice < 0.55:
         name = rng.choice(["example.com", "ntp.org", "cdn.tv"])
-        return f"<30>{_bsd(moment)} {ROUTER} dnsmasq[1]: query[A] {name} from 192.168.1.45"
+        return f"<30>{_stamp(moment)} {ROUTER} dnsmasq[1]: query[A] {name} from 192.168.1.45"
     if choice < 0.75:
         user = rng.choice(["admin", "backup"])
         return (
@@ -84,7 +89,7 @@ def _daemon(rng: random.Random, moment: datetime) -> str:
         )
     if choice < 0.9:
         pid = rng.randrange(100, 999)
-        return f"<78>{_bsd(moment)} nas crond[{pid}]: (root) CMD (/usr/syno/bin/synoschedtask --run id=3)"
+        return f"<78>{_stamp(moment)} nas crond[{pid}]: (root) CMD (/usr/syno/bin/synoschedtask --run id=3)"
     return f"<11>1 {stamp} nas kernel - - - ata2: SError: {{ RecovComm PHYRdyChg }} disk 2 needs attention"
 
 

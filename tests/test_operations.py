@@ -97,6 +97,34 @@ class TestDemo:
             assert marker in text, marker
 
     @pytest.mark.usefixtures("db")
+    def test_replay_lands_in_the_last_24_hours_in_a_zone_far_from_utc(
+        self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+    ) -> None:
+        """A collector in New York (UTC-5) or Kiritimati (UTC+14) stores the demo day within the last 24 h."""
+        for zone in ("America/New_York", "Pacific/Kiritimati"):
+            with db.cursor() as cursor:
+                cursor.execute("TRUNCATE TABLE messages")
+            collector = start_collector(TZ=zone)
+            demo.replay(demo.day(500, seed=5), "127.0.0.1", collector.port)
+            assert wait_for(db, "SELECT COUNT(*) FROM messages", 500) == 500
+            span = fetch(
+                db, "SELECT MIN(timestamp) AS first, MAX(timestamp) AS last, UTC_TIMESTAMP() AS now FROM messages"
+            )[0]
+            assert span["now"] - timedelta(hours=24, minutes=1) <= span["first"], zone
+            assert span["last"] <= span["now"], zone
+            assert collector.stop() == 0
+
+    def test_demo_without_a_collector_says_so_in_one_line(self) -> None:
+        """Nothing listening on the port: one clear line and exit 1, no traceback."""
+        result = subprocess.run(
+            [sys.executable, "-m", "siemctl", "demo", "--collector", f"127.0.0.1:{free_port()}", "--count", "10"],
+            cwd=ROOT, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert "is the collector running?" in result.stderr.strip().splitlines()[-1]
+
+    @pytest.mark.usefixtures("db")
     def test_replay_fills_the_tables(
         self, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
     ) -> None:
