@@ -1,6 +1,8 @@
 """Database access for the API: pooled read-only connections, UTC sessions, dict rows."""
 
 import contextlib
+import logging
+import threading
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -9,11 +11,65 @@ from fastapi import Depends, HTTPException, status
 
 from api.settings import Settings, get_settings
 
+log = logging.getLogger("api.db")
+
+# What a refused connection means, by MariaDB error code: (state /health reports, what to do).
+_PROBLEMS = {
+    1045: ("access denied", "check {password} in .env; if it is right, run `make upgrade-db` (accounts missing)"),
+    1044: ("no access to the database", "check SIEM_DB_NAME; run `make upgrade-db` if the account lacks its grants"),
+    1049: ("database missing", "check SIEM_DB_NAME; run `make upgrade-db` to create it"),
+}
+_PASSWORDS = {"siem_reader": "SIEM_READER_PASSWORD", "siem_editor": "SIEM_EDITOR_PASSWORD"}
+
+
+class DatabaseProblem(HTTPException):
+    """A 503 that says why MariaDB is unavailable (`state`: access denied, no access to the database, ...)."""
+
+    def __init__(self, state: str, hint: str) -> None:
+        super().__init__(status.HTTP_503_SERVICE_UNAVAILABLE, f"database unavailable: {state} ({hint})")
+        self.state = state
+
+
+class _Reporter:
+    """Logs MariaDB's refusals once per change of state, not once per request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, str | None] = {}
+
+    def failed(self, settings: Settings, user: str, error: BaseException) -> DatabaseProblem:
+        """The problem `error` means for `user`; logged with account, host and database when it is new."""
+        code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+        state, hint = _PROBLEMS.get(
+            code or 0, ("unreachable", "is MariaDB running? check SIEM_DB_HOST and SIEM_DB_PORT")
+        )
+        hint = hint.format(password=_PASSWORDS.get(user, "the account's password (SIEM_DB_PASSWORD)"))
+        where = f"{user}@{settings.db_host}:{settings.db_port}, database {settings.db_name}"
+        with self._lock:
+            if self._last.get(user) != state:
+                self._last[user] = state
+                log.error("MariaDB %s for %s: %s; %s", state, where, error, hint)
+        return DatabaseProblem(state, hint)
+
+    def succeeded(self, settings: Settings, user: str) -> None:
+        """Say once that a failing account connects again."""
+        if self._last.get(user) is not None:
+            with self._lock:
+                if self._last.get(user) is not None:
+                    self._last[user] = None
+                    log.warning("MariaDB answers %s@%s:%d again", user, settings.db_host, settings.db_port)
+
+
+_reporter = _Reporter()
+
 
 def connect(settings: Settings, user: str, password: str) -> pymysql.connections.Connection:
-    """Open a connection whose session time zone is UTC, like the stored DATETIMEs."""
+    """Open a connection whose session time zone is UTC, like the stored DATETIMEs.
+
+    A refusal is a 503 naming its cause (`DatabaseProblem`), logged once per change.
+    """
     try:
-        return pymysql.connect(
+        connection = pymysql.connect(
             host=settings.db_host,
             port=settings.db_port,
             user=user,
@@ -26,8 +82,10 @@ def connect(settings: Settings, user: str, password: str) -> pymysql.connections
             init_command="SET time_zone = '+00:00'",
             cursorclass=pymysql.cursors.DictCursor,
         )
-    except pymysql.err.MySQLError as error:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable") from error
+    except (pymysql.err.MySQLError, OSError) as error:
+        raise _reporter.failed(settings, user, error) from error
+    _reporter.succeeded(settings, user)
+    return connection
 
 
 _IDLE_MAX = 4  # connections kept open between requests; uvicorn's worker threads share them

@@ -1,5 +1,6 @@
 """The FastAPI application: open health check, token-protected data routes under /api/v1."""
 
+import logging
 import sys
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -23,6 +24,7 @@ def create_app() -> FastAPI:
         problems = "; ".join(f"SIEM_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
         print(f"api: configuration error: {problems}", file=sys.stderr)
         sys.exit(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # fastapi-offline serves Swagger UI and ReDoc from the package itself: opening /docs fetches no CDN.
     app = FastAPIOffline(title="SIEM@Home API", version="1.0.0", description=DESCRIPTION)
     app.include_router(health.router)

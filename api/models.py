@@ -9,7 +9,10 @@ class Health(BaseModel):
     """Liveness and whether MariaDB answers."""
 
     status: str = Field(description="ok, or degraded when the database does not answer")
-    database: str
+    database: str = Field(
+        description="reachable; or why not: access denied (password or account), no access to the database,"
+        " database missing, unreachable"
+    )
 
 
 class TableStats(BaseModel):

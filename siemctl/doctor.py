@@ -54,7 +54,7 @@ def check_api(api: str, token: str) -> Iterator[Check]:
         yield Check("API", False, f"not reachable at {api} ({error}): is the api container up? (docker compose ps)")
         return
     if status != 200:
-        yield Check("API", False, f"answers but MariaDB does not ({body}): see `docker compose logs mariadb`")
+        yield Check("API", False, f"answers, but {_database_fix(body)}")
         return
     yield Check("API", True, f"{api} answers, MariaDB reachable")
     status, _ = _get(f"{api}/api/v1/stats", {"Authorization": f"Bearer {token}"})
@@ -64,6 +64,22 @@ def check_api(api: str, token: str) -> Iterator[Check]:
         )
     else:
         yield Check("API token", status == 200, "accepted" if status == 200 else f"unexpected answer {status}")
+
+
+_DATABASE_FIXES = {
+    "access denied": "MariaDB refused the API's account: check SIEM_READER_PASSWORD in .env (it must be the one"
+    " MariaDB was set up with); if it is, the accounts are missing: run `make upgrade-db`",
+    "database missing": "the database is missing: check SIEM_DB_NAME in .env, then run `make upgrade-db`",
+    "no access to the database": "the API's account may not use that database: check SIEM_DB_NAME in .env,"
+    " then run `make upgrade-db` to restore the grants",
+    "unreachable": "MariaDB does not answer: see `docker compose ps` and `docker compose logs mariadb`",
+}
+
+
+def _database_fix(body: dict) -> str:
+    """What to do about the database state /health reports."""
+    state = body.get("database", "") if isinstance(body, dict) else ""
+    return _DATABASE_FIXES.get(state, f"MariaDB does not answer ({body}): see `docker compose logs mariadb`")
 
 
 def check_syslog(api: str, token: str, host: str, port: int, wait: float = 15) -> Iterator[Check]:
@@ -104,9 +120,12 @@ def _search(api: str, token: str, marker: str) -> set[str]:
     found: set[str] = set()
     cursor = ""
     for _page in range(100):
-        status, body = _get(
-            f"{api}/api/v1/messages?q={marker}&since=15m&limit=10{cursor}", {"Authorization": f"Bearer {token}"}
-        )
+        try:
+            status, body = _get(
+                f"{api}/api/v1/messages?q={marker}&since=15m&limit=10{cursor}", {"Authorization": f"Bearer {token}"}
+            )
+        except OSError:  # the API check has already said it is unreachable
+            break
         if status != 200:
             break
         found |= {item["message"].rsplit(" ", 1)[-1] for item in body.get("items", [])}

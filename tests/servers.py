@@ -216,3 +216,43 @@ def octet_counted(*messages: bytes) -> bytes:
 def lf_framed(*messages: bytes) -> bytes:
     """RFC 6587 non-transparent framing with LF."""
     return b"".join(message + b"\n" for message in messages)
+
+
+class ApiProcess:
+    """`python -m api` (uvicorn) with a given environment and a log file to read."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.env = {"PATH": os.environ.get("PATH", ""), "SIEM_API_HOST": "127.0.0.1",
+                    "SIEM_API_PORT": str(self.port), **env}  # fmt: skip
+        self.log = log
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "ApiProcess":
+        """Start it and wait until it answers HTTP (whatever MariaDB says)."""
+        self._log_file = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api"], cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError(f"API did not start: {self.output()}")
+
+    def output(self) -> str:
+        """Everything the API logged so far."""
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        """SIGTERM and wait."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        self._log_file.close()
