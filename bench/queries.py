@@ -22,7 +22,7 @@ import pymysql
 from bench import ACCOUNTS
 from collector import db as collector_db
 from collector.rankings import rank_hours
-from collector.rows import by_hour, count_messages, count_ports_and_macs, count_rows
+from collector.rows import by_hour, count_messages, count_ports_and_macs, count_rows, pending_hours
 from siemctl import dashboards
 from siemctl.macros import expand
 from tests.servers import ROOT, MariaDBServer, free_port
@@ -108,6 +108,7 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
                 # the collector keeps the rollups with every batch; so does the fill, with the same functions
                 if table == "packetfilter":
                     ports, by_mac = count_ports_and_macs(rows)
+                    cursor.executemany(collector_db.PACKETFILTER_PENDING, pending_hours(rows))
                     cursor.executemany(collector_db.PACKETFILTER_COUNTS, count_rows(rows))
                     cursor.executemany(collector_db.PACKETFILTER_PORTS, ports)
                     cursor.executemany(collector_db.PACKETFILTER_MACS, by_mac)

@@ -75,6 +75,11 @@ MESSAGES_HOURLY = _insert(
     ("timestamp", "host", "severity", "program", "messages"),
     "messages = messages + VALUES(messages)",
 )
+# First in every batch that has packet-filter rows: the row lock on an hour's mark orders the batch
+# and the ranker, so an hour is never ranked while rows for it are being written.
+PACKETFILTER_PENDING = (
+    "INSERT INTO packetfilter_pending (kind, timestamp) VALUES ('hour', %s) ON DUPLICATE KEY UPDATE kind = kind"
+)
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
 # Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE.

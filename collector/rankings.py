@@ -3,33 +3,31 @@
 Source addresses and ports are too many to count per hour in full (a scan brings
 thousands), so each hour keeps, for every field in RANKED_FIELDS, its top
 TOP_PER_BUCKET values per host, action and chain, exactly, and one row with value
-'' holding the rest. Once a day's last hour is ranked, the day keeps the top of
-its hours' sums the same way, and the sums of the writer's hourly port and MAC
-counts, so a ranking over months reads days, not hours.
-Readers use these rows for hours and days that ended at least READY_LAG ago and
-count raw rows for the newer minutes.
+'' holding the rest. Once a day's hours are ranked, the day keeps the top of its
+hours' sums the same way, and the sums of the writer's hourly port and MAC counts,
+so a ranking over months reads days, not hours.
 
-An hour is ranked once it has settled; if packets arrive for it later (a spool
-replay, a sender's backlog), its total no longer matches packetfilter_counts,
-which the writer keeps in the same transaction as the rows, and it is ranked
-again, and its day after it.
+What the rankings cover is exact, not a guess from the clock: the writer marks in
+`packetfilter_pending` every hour it writes rows for, in the same transaction as
+the rows; ranking an hour removes its mark and marks its day, adding a day up
+removes the day's. Readers count marked hours and days from finer tables or raw
+rows, so late lines (a spool replay, a router with a wrong clock, an import of old
+logs) are counted the moment they are stored, and ranked a round later.
 """
 
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pymysql
 
 from collector import db
-from collector.rollups import DAY, FIVE_MINUTES, HOUR, RANKED_FIELDS, SETTLE, TOP_PER_BUCKET, floor_time
+from collector.rollups import DAY, HOUR, RANKED_FIELDS, SETTLE, TOP_PER_BUCKET, floor_time
 from collector.settings import Settings
 
 log = logging.getLogger(__name__)
 ROUND_SECONDS = 60.0
 HOURS_PER_ROUND = 24  # a backlog (first start, after an outage) is worked off a day per round
-RECHECK = timedelta(days=7)  # how far back late packets are looked for
-CHECKED_FIELD = RANKED_FIELDS[0]  # every field's rows add up to the same total; one is compared
 
 # Per field, the top 50 per host, action and chain and the rest (and rows without a value) in one
 # row; the statements hold constants only.
@@ -73,100 +71,66 @@ WHERE timestamp >= %s AND timestamp < %s GROUP BY host, action, chain, mac
 """,
 )
 DAILY_TABLES = ("packetfilter_top_daily", "packetfilter_ports_daily", "packetfilter_macs_daily")
-_BY_DAY = "CAST(DATE(timestamp) AS DATETIME)"
+
+
+_LOCK = "SELECT timestamp FROM packetfilter_pending WHERE kind = %s AND timestamp = %s FOR UPDATE"
+_UNMARK = "DELETE FROM packetfilter_pending WHERE kind = %s AND timestamp = %s"
+_MARK_DAY = "INSERT INTO packetfilter_pending (kind, timestamp) VALUES ('day', %s) ON DUPLICATE KEY UPDATE kind = kind"
 
 
 def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit: int = HOURS_PER_ROUND) -> int:
-    """Rank up to `limit` settled hours that are new or have changed, oldest first, then their days; return hours."""
+    """Rank up to `limit` finished hours marked pending, oldest first, then the days left whole; return hours."""
+    settled = floor_time(now - SETTLE, HOUR) - HOUR  # this hour and earlier ones are over
     with connection.cursor() as cursor:
         cursor.execute("SET time_zone = '+00:00'")  # hours are UTC, as stored
-        cursor.execute("SELECT MIN(timestamp) FROM packetfilter")
-        (first,) = cursor.fetchone()
-        if first is None:
+        cursor.execute(
+            "SELECT timestamp FROM packetfilter_pending WHERE kind = 'hour' AND timestamp <= %s"
+            " ORDER BY timestamp LIMIT %s",
+            (settled, limit),
+        )
+        hours = [row[0] for row in cursor.fetchall()]
+        connection.commit()
+        for hour in hours:
+            # The mark's row lock waits for a batch still writing this hour, and holds the next one back.
+            cursor.execute(_LOCK, ("hour", hour))
+            if cursor.fetchone() is not None:
+                cursor.execute("DELETE FROM packetfilter_top WHERE timestamp = %s", (hour,))
+                for statement in RANK_HOUR.values():
+                    cursor.execute(statement, (hour, hour, hour + HOUR))
+                cursor.execute(_UNMARK, ("hour", hour))
+                cursor.execute(_MARK_DAY, (floor_time(hour, DAY),))
             connection.commit()
-            return 0
-        settled = floor_time(now - SETTLE, HOUR) - HOUR  # this hour and earlier ones have settled
-        # Counts outlive raw rows: an hour whose raw rows retention has begun to delete is left as ranked.
-        cursor.execute("SELECT MIN(timestamp) FROM packetfilter_counts")
-        (counted_from,) = cursor.fetchone()
-        trimmed = counted_from is None or counted_from < floor_time(first, FIVE_MINUTES)
-        complete_from = floor_time(first, HOUR) + (HOUR if trimmed else timedelta(0))
-        hours = _changed(cursor, max(complete_from, floor_time(now - RECHECK, HOUR)), settled)
-        hours += _unranked(cursor, first, settled, limit)
-        todo = sorted(set(hours))
-        for hour in todo[:limit]:
-            cursor.execute("DELETE FROM packetfilter_top WHERE timestamp = %s", (hour,))
-            for statement in RANK_HOUR.values():
-                cursor.execute(statement, (hour, hour, hour + HOUR))
-            connection.commit()
-        ranked_to = todo[limit - 1] + HOUR if len(todo) > limit else settled + HOUR  # every hour before is ranked
-        for day in _days_to_rank(cursor, floor_time(now - RECHECK, DAY), ranked_to):
-            for table in DAILY_TABLES:
-                cursor.execute(f"DELETE FROM {table} WHERE timestamp = %s", (day,))  # noqa: S608  (constant names)
-            for statement in (RANK_DAY, *ADD_UP_DAY):
-                cursor.execute(statement, (day, day, day + DAY))
+        for day in _whole_days(cursor, settled + HOUR):
+            cursor.execute(_LOCK, ("day", day))
+            if cursor.fetchone() is not None and not _hours_pending(cursor, day):
+                for table in DAILY_TABLES:
+                    cursor.execute(f"DELETE FROM {table} WHERE timestamp = %s", (day,))  # noqa: S608  (constant names)
+                for statement in (RANK_DAY, *ADD_UP_DAY):
+                    cursor.execute(statement, (day, day, day + DAY))
+                cursor.execute(_UNMARK, ("day", day))
             connection.commit()
     connection.commit()
-    return min(len(set(hours)), limit)
+    return len(hours)
 
 
-def _changed(cursor: pymysql.cursors.Cursor, since: datetime, settled: datetime) -> list[datetime]:
-    """Recent settled hours whose ranking does not add up to their packet count (never ranked, or late packets)."""
+def _whole_days(cursor: pymysql.cursors.Cursor, over_by: datetime) -> list[datetime]:
+    """Marked days that ended by `over_by` and have no hour still marked."""
     cursor.execute(
-        "SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 3600 * 3600), SUM(packets) FROM packetfilter_counts"
-        " WHERE timestamp >= %s AND timestamp < %s GROUP BY 1",
-        (since, settled + HOUR),
+        "SELECT d.timestamp FROM packetfilter_pending AS d WHERE d.kind = 'day' AND d.timestamp + INTERVAL 1 DAY <= %s"
+        " AND NOT EXISTS (SELECT 1 FROM packetfilter_pending AS h WHERE h.kind = 'hour'"
+        " AND h.timestamp >= d.timestamp AND h.timestamp < d.timestamp + INTERVAL 1 DAY) ORDER BY d.timestamp",
+        (over_by,),
     )
-    counted = dict(cursor.fetchall())
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _hours_pending(cursor: pymysql.cursors.Cursor, day: datetime) -> bool:
+    """Whether rows arrived for the day since its hours were ranked."""
     cursor.execute(
-        "SELECT timestamp, SUM(packets) FROM packetfilter_top"
-        " WHERE timestamp >= %s AND timestamp < %s AND field = %s GROUP BY 1",
-        (since, settled + HOUR, CHECKED_FIELD),
+        "SELECT 1 FROM packetfilter_pending WHERE kind = 'hour' AND timestamp >= %s AND timestamp < %s LIMIT 1",
+        (day, day + DAY),
     )
-    ranked = dict(cursor.fetchall())
-    return [hour for hour, packets in counted.items() if ranked.get(hour) != packets]
-
-
-def _unranked(cursor: pymysql.cursors.Cursor, first: datetime, settled: datetime, limit: int) -> list[datetime]:
-    """Settled hours with packets after the newest ranked one (a backlog older than the recheck window)."""
-    cursor.execute("SELECT MAX(timestamp) FROM packetfilter_top")
-    (last,) = cursor.fetchone()
-    start = first if last is None else last + HOUR
-    hours: list[datetime] = []
-    while len(hours) < limit:
-        # Skip hours without packets through the time index, instead of visiting each.
-        cursor.execute("SELECT MIN(timestamp) FROM packetfilter WHERE timestamp >= %s", (start,))
-        (moment,) = cursor.fetchone()
-        if moment is None or floor_time(moment, HOUR) > settled:
-            break
-        hours.append(floor_time(moment, HOUR))
-        start = floor_time(moment, HOUR) + HOUR
-    return hours
-
-
-def _days_to_rank(cursor: pymysql.cursors.Cursor, recheck_from: datetime, ranked_to: datetime) -> list[datetime]:
-    """Days before ranked_to's day whose daily ranking is missing or adds up differently from their hours."""
-    ready = floor_time(ranked_to, DAY)
-    cursor.execute("SELECT MAX(timestamp) FROM packetfilter_top_daily")
-    (last_day,) = cursor.fetchone()
-    if last_day is None:
-        cursor.execute("SELECT MIN(timestamp) FROM packetfilter_top")
-        (first_hour,) = cursor.fetchone()
-        if first_hour is None:
-            return []
-        since = floor_time(first_hour, DAY)
-    else:
-        since = min(recheck_from, last_day + DAY)
-    totals = []
-    for table in ("packetfilter_top", "packetfilter_top_daily"):
-        cursor.execute(
-            f"SELECT {_BY_DAY}, SUM(packets) FROM {table}"  # noqa: S608  (constant names)
-            " WHERE timestamp >= %s AND timestamp < %s AND field = %s GROUP BY 1",
-            (since, ready, CHECKED_FIELD),
-        )
-        totals.append(dict(cursor.fetchall()))
-    hourly, daily = totals
-    return sorted(day for day, packets in hourly.items() if daily.get(day) != packets)
+    return cursor.fetchone() is not None
 
 
 class Ranker(threading.Thread):

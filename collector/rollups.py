@@ -1,4 +1,4 @@
-"""Intervals of the rollup tables and when the rankings are ready: shared by writer and readers."""
+"""Intervals of the rollup tables and how long an hour settles before it is ranked: shared by writer and readers."""
 
 from datetime import datetime, timedelta
 
@@ -8,7 +8,6 @@ DAY = timedelta(days=1)  # the daily rankings' interval
 TOP_PER_BUCKET = 50  # values each hour (and day) ranks by name; the rest share one row
 RANKED_FIELDS = ("src_ip", "dst_ip", "src_port", "in_interface")  # packetfilter columns with rankings
 SETTLE = timedelta(minutes=5)  # an hour is ranked once it ended this long ago: late lines come in first
-READY_LAG = timedelta(minutes=15)  # readers trust hours (and days) that ended this long ago
 
 
 def floor_time(moment: datetime, interval: timedelta) -> datetime:

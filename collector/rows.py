@@ -149,6 +149,11 @@ def count_ports_and_macs(packetfilter: list[tuple]) -> tuple[list[tuple], list[t
     return [(*key, n) for key, n in ports.items()], [(*key, n, last) for key, (n, last) in macs.items()]
 
 
+def pending_hours(packetfilter: list[tuple]) -> list[tuple]:
+    """The hours a batch's packet-filter rows fall in, oldest first: the rankings no longer cover them."""
+    return [(hour,) for hour in sorted({row[0].replace(minute=0, second=0, microsecond=0) for row in packetfilter})]
+
+
 _MESSAGE_COUNTED = itemgetter(*(MESSAGE_COLUMNS.index(name) for name in ("host", "severity")))
 _PROGRAM = MESSAGE_COLUMNS.index("program")
 

@@ -75,7 +75,9 @@ class TcpReceiver(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._hand_over(self._decoder.finish())
         self._count_cuts()
-        self._listener.connections.discard(self)
+        if self in self._listener.connections:
+            self._listener.connections.discard(self)
+            self._listener.accepted -= 1
         self._listener.paused.discard(self)
 
     def _count_cuts(self) -> None:
@@ -117,6 +119,7 @@ class Listener:
         self._udp_transport: asyncio.DatagramTransport | None = None
         self._tcp_socket: socket.socket | None = None
         self._opening: set[asyncio.Task] = set()
+        self.accepted = 0  # accepted and not yet closed, counted from accept() on
         self._paused_since: float | None = None
         self._retry: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
@@ -136,7 +139,7 @@ class Listener:
     def _accept(self) -> None:
         """Accept waiting connections, up to the bound; rest for a moment at the bound or when out of descriptors."""
         for _ in range(100):  # then let the event loop read what is already connected
-            if len(self.connections) + len(self._opening) >= self.settings.max_tcp_connections:
+            if self.accepted >= self.settings.max_tcp_connections:
                 self._pause(
                     f"{self.settings.max_tcp_connections} TCP connections are open, the limit"
                     " (SIEM_MAX_TCP_CONNECTIONS)"
@@ -153,6 +156,7 @@ class Listener:
                 log.debug("accept failed: %s", error)  # e.g. the peer reset before we accepted
                 continue
             self._resumed()
+            self.accepted += 1
             conn.setblocking(False)
             task = self._loop.create_task(self._loop.connect_accepted_socket(lambda: TcpReceiver(self), conn))
             self._opening.add(task)
@@ -160,8 +164,10 @@ class Listener:
 
     def _opened(self, task: asyncio.Task) -> None:
         self._opening.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("could not set up a TCP connection: %s", task.exception())
+        if task.cancelled() or task.exception() is not None:
+            self.accepted -= 1  # never became a connection
+            if not task.cancelled():
+                log.warning("could not set up a TCP connection: %s", task.exception())
 
     def _pause(self, why: str) -> None:
         """Stop watching the listening socket for a moment; log only the first pause of an episode."""

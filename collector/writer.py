@@ -12,7 +12,15 @@ from collector import db
 from collector.buffer import Buffer, Received
 from collector.inventory import Inventory
 from collector.notices import Notices
-from collector.rows import Rows, build_rows, by_hour, count_messages, count_ports_and_macs, count_rows
+from collector.rows import (
+    Rows,
+    build_rows,
+    by_hour,
+    count_messages,
+    count_ports_and_macs,
+    count_rows,
+    pending_hours,
+)
 from collector.settings import Settings
 from collector.spool import Spool, SpoolFull
 from collector.stats import Counters
@@ -37,6 +45,7 @@ def prepare(batch: list[Received], settings: Settings) -> Prepared:
     ports, macs = count_ports_and_macs(rows.packetfilter)
     messages = count_messages(rows.messages)
     statements = [
+        (db.PACKETFILTER_PENDING, pending_hours(rows.packetfilter)),
         (db.MESSAGES, rows.messages),
         (db.MESSAGES_COUNTS, messages),
         (db.MESSAGES_HOURLY, by_hour(messages)),

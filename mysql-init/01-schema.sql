@@ -182,5 +182,16 @@ CREATE TABLE IF NOT EXISTS packetfilter_top_daily (
     PRIMARY KEY (timestamp, field, host, action, chain, value)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
+-- What the rankings do not yet cover: every hour that received packet-filter rows since it was last
+-- ranked (the writer marks it in the same transaction as the rows), and every day whose hours changed
+-- since the day was last added up (the ranker marks it when it ranks one of its hours). Readers take
+-- these hours and days from finer tables or raw rows, so every answer equals the raw rows' at all
+-- times, however late or out of order lines arrive. A handful of rows: the current hour and a few more.
+CREATE TABLE IF NOT EXISTS packetfilter_pending (
+    kind      ENUM('hour', 'day') NOT NULL,
+    timestamp DATETIME            NOT NULL COMMENT 'start of the hour or day, UTC',
+    PRIMARY KEY (kind, timestamp)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
 -- Replaced by packetfilter_top (field 'src_ip'); the collector ranks its hours again from raw rows.
 DROP TABLE IF EXISTS packetfilter_sources;

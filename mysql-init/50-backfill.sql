@@ -42,3 +42,36 @@ WHERE mac IS NOT NULL
   AND timestamp < COALESCE((SELECT MIN(timestamp) FROM packetfilter_macs), '9999-12-31')
 GROUP BY 1, 2, 3, 4, 5
 ON DUPLICATE KEY UPDATE packets = packets + VALUES(packets), last_seen = GREATEST(last_seen, VALUES(last_seen));
+
+-- Rankings that do not add up to the counts (never ranked, or ranked before late rows came) are
+-- marked pending for the ranker, in the hours the raw rows still cover whole (the first hour counts
+-- only if retention has not begun to delete it), and so are days whose daily ranking differs from
+-- their hours. Readers count marked hours and days from finer tables or raw rows meanwhile. Run
+-- again, it marks only what still differs.
+SET @siem_first_raw = (SELECT MIN(timestamp) FROM packetfilter);
+SET @siem_first_counted = (SELECT MIN(timestamp) FROM packetfilter_counts);
+SET @siem_whole_from = FROM_UNIXTIME(UNIX_TIMESTAMP(@siem_first_raw) DIV 3600 * 3600
+    + IF(@siem_first_counted < FROM_UNIXTIME(UNIX_TIMESTAMP(@siem_first_raw) DIV 300 * 300), 3600, 0));
+
+INSERT IGNORE INTO packetfilter_pending (kind, timestamp)
+SELECT 'hour', counted.hour
+FROM (
+    SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 3600 * 3600) AS hour, SUM(packets) AS packets
+    FROM packetfilter_counts WHERE timestamp >= @siem_whole_from GROUP BY 1
+) AS counted
+LEFT JOIN (
+    SELECT timestamp AS hour, SUM(packets) AS packets
+    FROM packetfilter_top WHERE field = 'src_ip' AND timestamp >= @siem_whole_from GROUP BY 1
+) AS ranked ON ranked.hour = counted.hour
+WHERE ranked.packets IS NULL OR ranked.packets <> counted.packets;
+
+INSERT IGNORE INTO packetfilter_pending (kind, timestamp)
+SELECT 'day', hourly.day
+FROM (
+    SELECT CAST(DATE(timestamp) AS DATETIME) AS day, SUM(packets) AS packets
+    FROM packetfilter_top WHERE field = 'src_ip' AND timestamp >= @siem_whole_from GROUP BY 1
+) AS hourly
+LEFT JOIN (
+    SELECT timestamp AS day, SUM(packets) AS packets FROM packetfilter_top_daily WHERE field = 'src_ip' GROUP BY 1
+) AS daily ON daily.day = hourly.day
+WHERE daily.packets IS NULL OR daily.packets <> hourly.packets;

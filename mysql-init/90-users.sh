@@ -71,6 +71,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_top TO '${si
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_top_daily TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_ports_daily TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_macs_daily TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_pending TO '${siem_collector_user}'@'%';
 GRANT SELECT ON \`${siem_db}\`.appliance TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT ON \`${siem_db}\`.devices TO '${siem_collector_user}'@'%';
 GRANT UPDATE (mac, first_seen, last_seen, last_ipv4, last_ipv6, interface, vlan, vendor, hostname, randomised, last_source)

@@ -25,14 +25,22 @@ MESSAGE_HOURLY = "messages_hourly"  # and per hour, for charts over weeks
 # minutes before the first and after the last whole hour are counted from raw rows.
 HOUR_FROM = "FROM_UNIXTIME(CEIL($__unixEpochFrom() / 3600) * 3600)"
 HOUR_TO = "FROM_UNIXTIME(FLOOR($__unixEpochTo() / 3600) * 3600)"
-# The rankings (packetfilter_top, packetfilter_top_daily) hold hours and days that ended at least
-# 15 minutes ago (collector/rankings.py, READY_LAG): whole days come from the daily table, the
-# other whole hours from the hourly one, and the minutes at either edge from raw rows.
-READY = "FLOOR((UNIX_TIMESTAMP() - 900) / {seconds})"
-RANKED_TO = f"FROM_UNIXTIME(LEAST(FLOOR($__unixEpochTo() / 3600), {READY.format(seconds=3600)}) * 3600)"
+# The rankings (packetfilter_top, packetfilter_top_daily) and the daily port and MAC sums are filled
+# by the collector's ranker after the rows arrive; what it has not covered yet is marked in
+# packetfilter_pending (collector/rankings.py). Whole days come from the daily tables unless marked
+# (or holding a marked hour), the other whole hours from the hourly ones unless marked, and marked
+# hours and the minutes at either edge from raw rows: exact at once, whatever order rows arrive in.
 DAY_FROM = "FROM_UNIXTIME(CEIL($__unixEpochFrom() / 86400) * 86400)"
-DAY_TO = f"FROM_UNIXTIME(LEAST(FLOOR($__unixEpochTo() / 86400), {READY.format(seconds=86400)}) * 86400)"
-RANKED_DAYS = f"timestamp >= {DAY_FROM} AND timestamp < {DAY_TO}"
+DAY_TO = "FROM_UNIXTIME(FLOOR($__unixEpochTo() / 86400) * 86400)"
+PENDING_HOURS = "SELECT timestamp FROM packetfilter_pending WHERE kind = 'hour'"
+PENDING_DAYS = (
+    "SELECT timestamp FROM packetfilter_pending WHERE kind = 'day'"
+    " UNION SELECT CAST(DATE(timestamp) AS DATETIME) FROM packetfilter_pending WHERE kind = 'hour'"
+)
+RANKED_DAYS = f"timestamp >= {DAY_FROM} AND timestamp < {DAY_TO} AND timestamp NOT IN ({PENDING_DAYS})"
+IN_RANKED_DAY = (
+    f"timestamp >= {DAY_FROM} AND timestamp < {DAY_TO} AND CAST(DATE(timestamp) AS DATETIME) NOT IN ({PENDING_DAYS})"
+)
 
 
 def minutes_outside(hours_to: str) -> str:
@@ -40,18 +48,19 @@ def minutes_outside(hours_to: str) -> str:
     return f"$__timeFilter(timestamp) AND (timestamp < {HOUR_FROM} OR timestamp >= {hours_to})"
 
 
-def hours_beside_days(hours_to: str) -> str:
-    """Whole hours up to `hours_to` before and after the whole days; with no whole day the two meet at DAY_FROM."""
+def pending_hours_raw(columns: str, where: str) -> str:
+    """Raw rows of the marked whole hours of the range, grouped by the first column: what no ranking covers yet."""
     return (
-        f"((timestamp >= {HOUR_FROM} AND timestamp < LEAST({DAY_FROM}, {hours_to}))"
-        f" OR (timestamp >= GREATEST({DAY_FROM}, {DAY_TO}) AND timestamp < {hours_to}))"
+        f"SELECT {columns} FROM packetfilter JOIN packetfilter_pending AS pending ON pending.kind = 'hour'"
+        " AND packetfilter.timestamp >= pending.timestamp"
+        " AND packetfilter.timestamp < FROM_UNIXTIME(UNIX_TIMESTAMP(pending.timestamp) + 3600)"
+        f" WHERE pending.timestamp >= {HOUR_FROM} AND pending.timestamp < {HOUR_TO} AND {where} GROUP BY 1"
     )
 
 
-EDGE_MINUTES = minutes_outside(HOUR_TO)  # beside packetfilter_ports and packetfilter_macs, current to the hour
-UNRANKED_MINUTES = minutes_outside(RANKED_TO)
-RANKED_HOURS = hours_beside_days(RANKED_TO)
-HOURS_BESIDE_DAYS = hours_beside_days(HOUR_TO)
+EDGE_MINUTES = minutes_outside(HOUR_TO)  # raw rows beside the whole hours
+HOURS_BESIDE_DAYS = f"timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO} AND NOT ({IN_RANKED_DAY})"
+RANKED_HOURS = f"{HOURS_BESIDE_DAYS} AND timestamp NOT IN ({PENDING_HOURS})"
 COUNTS_RESOLUTION = "5m"
 
 
@@ -106,9 +115,11 @@ def firewall() -> dict[str, Any]:
                 for table, span in (("packetfilter_top_daily", RANKED_DAYS), ("packetfilter_top", RANKED_HOURS))
             )
             + " UNION ALL SELECT src_ip, COUNT(*) FROM packetfilter"
-            f" WHERE {UNRANKED_MINUTES} AND {filters} AND src_ip IS NOT NULL GROUP BY 1"
-            ") AS ranked GROUP BY 1 ORDER BY packets DESC LIMIT 10",
-            "Who sends the most logged packets (per finished day and hour, each one's top 50 count).",
+            f" WHERE {EDGE_MINUTES} AND {filters} AND src_ip IS NOT NULL GROUP BY 1"
+            + " UNION ALL "
+            + pending_hours_raw("src_ip, COUNT(*)", f"{filters} AND src_ip IS NOT NULL")
+            + ") AS ranked GROUP BY 1 ORDER BY packets DESC LIMIT 10",
+            "Who sends the most logged packets (per ranked day and hour, each one's top 50 count).",
         ),
         barchart(
             "Top destination ports",

@@ -19,7 +19,7 @@ DERIVED_TABLES = (
     "devices", "device_addresses", "device_events",
     "packetfilter_counts", "messages_counts", "messages_hourly",
     "packetfilter_ports", "packetfilter_macs", "packetfilter_top", "packetfilter_top_daily",
-    "packetfilter_ports_daily", "packetfilter_macs_daily",
+    "packetfilter_ports_daily", "packetfilter_macs_daily", "packetfilter_pending",
 )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ import pymysql
 import pytest
 import yaml
 
+from collector.rankings import rank_hours
 from tests.conftest import TABLES, fetch
 from tests.servers import ROOT, MariaDBServer
 
@@ -291,3 +292,34 @@ def test_healthcheck_requires_the_mark_that_init_and_upgrade_db_write() -> None:
     assert "healthcheck.sh --connect --innodb_initialized" in check
     assert f"SIEM_INIT_MARKER={default}" in (ROOT / "Makefile").read_text()
     assert sorted(path.name for path in (ROOT / "mysql-init").iterdir())[-1] == "99-complete.sh", "the mark runs last"
+
+
+def test_upgrade_marks_what_the_rankings_do_not_cover(
+    db_env: dict[str, str], db: pymysql.connections.Connection
+) -> None:
+    """Rows an older collector stored without marks (and never ranked) are marked pending by db-init, then ranked."""
+    with db.cursor() as cursor:
+        cursor.execute("SET time_zone = '+00:00'")
+        for hour, sources in ((8, 3), (9, 2), (13, 1)):
+            for i in range(sources):
+                cursor.execute(
+                    "INSERT INTO packetfilter (timestamp, received, host, action, chain, direction, src_ip, protocol)"
+                    " VALUES (%s, %s, 'router', 'DROP', 'wan', 'in', %s, 'TCP')",
+                    (f"2026-01-01 {hour:02}:10:00", f"2026-01-01 {hour:02}:10:00", f"203.0.113.{i}"),
+                )
+    for _ in range(2):
+        assert run_db_init(db_env).returncode == 0
+        assert fetch(db, "SELECT kind, timestamp FROM packetfilter_pending ORDER BY 1, 2") == [
+            {"kind": "hour", "timestamp": datetime(2026, 1, 1, hour)} for hour in (8, 9, 13)
+        ], "run again, it marks the same and no more"
+    rank_hours(db, datetime(2026, 1, 3))
+    assert fetch(db, "SELECT COUNT(*) AS n FROM packetfilter_pending")[0]["n"] == 0
+    assert fetch(
+        db, "SELECT value, SUM(packets) AS n FROM packetfilter_top_daily WHERE field = 'src_ip' GROUP BY 1 ORDER BY 1"
+    ) == [
+        {"value": "203.0.113.0", "n": 3},
+        {"value": "203.0.113.1", "n": 2},
+        {"value": "203.0.113.2", "n": 1},
+    ]
+    assert run_db_init(db_env).returncode == 0
+    assert fetch(db, "SELECT COUNT(*) AS n FROM packetfilter_pending")[0]["n"] == 0, "ranked hours are not marked again"

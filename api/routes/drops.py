@@ -7,6 +7,11 @@ and from raw rows for the minutes at either edge: exact, and fast over months. A
 interfaces rank from each finished day's and hour's top 50 (`packetfilter_top_daily`,
 `packetfilter_top`): exact for a value in the top 50 of every day or hour it appeared
 in, a lower bound otherwise. Filters on addresses read the raw rows.
+
+The daily tables and the rankings are filled by the collector's ranker after the
+rows arrive; the hours and days it has not covered yet (`packetfilter_pending`:
+the current hour, and any that late rows changed) are counted from finer tables or
+raw rows, so each answer equals the raw rows' at once.
 """
 
 from collections import Counter
@@ -17,10 +22,10 @@ from typing import Annotated, NamedTuple
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from api.db import DbDep, query
-from api.deps import TimeRange, TimeRangeDep, utcnow
+from api.deps import TimeRange, TimeRangeDep
 from api.models import DropsSummary, Timeseries, TimeseriesPoint, Top, TopEntry
 from collector.netfmt import normalise_ip
-from collector.rollups import DAY, FIVE_MINUTES, HOUR, READY_LAG, floor_time
+from collector.rollups import DAY, FIVE_MINUTES, HOUR, floor_time
 
 router = APIRouter(prefix="/drops", tags=["drops"])
 
@@ -33,19 +38,40 @@ class Rollup(NamedTuple):
 
     table: str
     bucket: timedelta
-    lag: timedelta | None = None  # filled only for buckets this long past; None: with every batch
+    ranked: bool = False  # filled by the ranker: its pending buckets are not covered; False: with every batch
     field: str | None = None  # a rankings table: the rows ranking this column
+
+
+class Pending(NamedTuple):
+    """The hours and days the ranker has not covered since rows arrived for them."""
+
+    hours: frozenset[datetime]
+    days: frozenset[datetime]  # marked days, and the days of marked hours
+
+    def marked(self, rollup: Rollup) -> frozenset[datetime]:
+        """The rollup's buckets that cannot answer yet."""
+        if not rollup.ranked:
+            return frozenset()
+        return self.hours if rollup.bucket == HOUR else self.days
+
+
+def load_pending(db: DbDep) -> Pending:
+    """Read the ranker's to-do list (a handful of rows)."""
+    rows = query(db, "SELECT kind, timestamp FROM packetfilter_pending")
+    hours = frozenset(row["timestamp"] for row in rows if row["kind"] == "hour")
+    days = frozenset(row["timestamp"] for row in rows if row["kind"] == "day") | {floor_time(h, DAY) for h in hours}
+    return Pending(hours, frozenset(days))
 
 
 COUNTS = Rollup("packetfilter_counts", FIVE_MINUTES)  # by host, action, chain, direction, protocol
 # by host, action, chain, protocol, dst_port; per day once the day's hours are ranked, per hour with every batch
-PORTS = (Rollup("packetfilter_ports_daily", DAY, READY_LAG), Rollup("packetfilter_ports", HOUR))
-MACS = (Rollup("packetfilter_macs_daily", DAY, READY_LAG), Rollup("packetfilter_macs", HOUR))  # by ..., mac
+PORTS = (Rollup("packetfilter_ports_daily", DAY, ranked=True), Rollup("packetfilter_ports", HOUR))
+MACS = (Rollup("packetfilter_macs_daily", DAY, ranked=True), Rollup("packetfilter_macs", HOUR))  # by ..., mac
 
 
 def ranked(field: str) -> tuple[Rollup, Rollup]:
     """Each day's and each hour's top 50 of a column, coarsest first."""
-    return Rollup("packetfilter_top_daily", DAY, READY_LAG, field), Rollup("packetfilter_top", HOUR, READY_LAG, field)
+    return Rollup("packetfilter_top_daily", DAY, True, field), Rollup("packetfilter_top", HOUR, True, field)
 
 
 class TopField(StrEnum):
@@ -102,26 +128,36 @@ class DropFilter:
         self.where = " AND ".join(conditions)
         self.countable = src_ip is None and dst_ip is None
 
-    def whole_buckets(self, rollup: Rollup, since: datetime, until: datetime) -> tuple[datetime, datetime] | None:
-        """The buckets lying wholly inside since..until that the rollup holds, if it can answer for them."""
+    def covered(
+        self, rollup: Rollup, since: datetime, until: datetime, pending: Pending
+    ) -> list[tuple[datetime, datetime]]:
+        """Runs of the buckets lying wholly inside since..until that the rollup can answer for (none pending)."""
         if not self.countable:
-            return None
+            return []
         first = floor_time(since, rollup.bucket)
         if first < since:
             first += rollup.bucket
         last = floor_time(until, rollup.bucket)
-        if rollup.lag is not None:
-            last = min(last, floor_time(utcnow() - rollup.lag, rollup.bucket))
-        return (first, last) if first < last else None
+        runs, start = [], first
+        for bucket in sorted(moment for moment in pending.marked(rollup) if first <= moment < last):
+            if start < bucket:
+                runs.append((start, bucket))
+            start = bucket + rollup.bucket
+        if start < last:
+            runs.append((start, last))
+        return runs
 
 
 FilterDep = Annotated[DropFilter, Depends()]
 
 
 def _parts(
-    filters: DropFilter, groups: str, counted_groups: str, rollups: tuple[Rollup, ...]
+    filters: DropFilter, groups: str, counted_groups: str, rollups: tuple[Rollup, ...], pending: Pending
 ) -> list[tuple[str, list[object]]]:
     """SELECTs that together count the range once: whole buckets from the rollups, coarsest first, then raw rows.
+
+    A bucket the ranker has not covered yet falls through to the next table, and
+    in the end to the raw rows.
 
     `groups` are named expressions over packetfilter, `counted_groups` the same
     over the rollups (which store a missing value as ''); both constant. Every
@@ -131,20 +167,21 @@ def _parts(
     positions = ", ".join(str(i + 1) for i in range(groups.count(" AS ")))  # every group expression is named
     spans = [(filters.span.since, filters.span.until)]
     for rollup in rollups:
-        uncovered = []
+        uncovered, runs = [], []
         for since, until in spans:
-            buckets = filters.whole_buckets(rollup, since, until)
-            if buckets is None:
-                uncovered.append((since, until))
-                continue
+            covered = filters.covered(rollup, since, until, pending)
+            runs += covered
+            edges = [since, *(moment for run in covered for moment in run), until]
+            uncovered += [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if a < b]
+        if runs:
             field, field_params = ("field = %s", [rollup.field]) if rollup.field else ("TRUE", [])
+            time = " OR ".join(["(timestamp >= %s AND timestamp < %s)"] * len(runs))
             sql = (
                 f"SELECT {counted_groups}, SUM(packets) AS n FROM {rollup.table}"
-                f" WHERE timestamp >= %s AND timestamp < %s AND {field} AND {filters.counted_where}"
+                f" WHERE ({time}) AND {field} AND {filters.counted_where}"
                 f" GROUP BY {positions}"
             )
-            parts.append((sql, [*buckets, *field_params, *filters.counted_params]))
-            uncovered += [(a, b) for a, b in ((since, buckets[0]), (buckets[1], until)) if a < b]
+            parts.append((sql, [*(moment for run in runs for moment in run), *field_params, *filters.counted_params]))
         spans = uncovered
     if spans:
         raw_time = " OR ".join(["(timestamp >= %s AND timestamp < %s)"] * len(spans))
@@ -159,7 +196,7 @@ def _tally(
 ) -> Counter:
     """Rows per group in the range, added up here from each part (few groups: totals, time buckets)."""
     tally: Counter = Counter()
-    for sql, params in _parts(filters, groups, counted_groups, rollups):
+    for sql, params in _parts(filters, groups, counted_groups, rollups, load_pending(db)):
         for row in query(db, sql, params):
             tally[tuple(row.values())[:-1]] += int(row["n"])
     return tally
@@ -239,7 +276,7 @@ def top(
         rollups = ranked(column)
         counted = "CAST(NULLIF(value, '') AS UNSIGNED)" if by == TopField.src_port else "NULLIF(value, '')"
     # Addresses and ports have thousands of values: MariaDB adds the parts up and returns only the top.
-    parts = _parts(filters, f"{column} AS value", f"{counted} AS value", rollups)
+    parts = _parts(filters, f"{column} AS value", f"{counted} AS value", rollups, load_pending(db))
     sql = (
         "SELECT value, SUM(n) AS count FROM (" + " UNION ALL ".join(part for part, _ in parts) + ") AS parts"
         " WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT %s"
