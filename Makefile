@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Load .env (if any) into the environment of recipes that talk to MariaDB.
 WITH_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
 
-.PHONY: help up down upgrade-db doctor demo bench bench-queries venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
+.PHONY: help up down upgrade-db doctor demo bench bench-parse bench-queries venv mariadb test lint fmt db-init run-collector run-api dashboards grafana-push clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ grafana-push: .venv-grafana/bin/python ## install data source and dashboards int
 bench: venv mariadb ## ingest benchmark against the original syslog-ng design, same run; results in bench/results/
 	@command -v syslog-ng >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq syslog-ng-core syslog-ng-mod-sql libdbd-mysql >/dev/null; }
 	$(PY) -m bench.ingest
+
+bench-parse: venv ## CPU per message of framing and parsing; AGAINST=<other checkout> times both in one run
+	$(PY) -m bench.parse $(if $(AGAINST),--against "$(AGAINST)",)
 
 bench-queries: venv mariadb ## fill 30 days (BENCH_PF_ROWS, default 20M) and time every API endpoint and panel query
 	$(PY) -m bench.queries

@@ -73,6 +73,12 @@ class Top(BaseModel):
     until: datetime
     by: str
     entries: list[TopEntry]
+    exact: bool = Field(
+        True,
+        description="false when some packets of the range fell outside a day's or hour's top 50 of this field:"
+        " each count is then a lower bound (src_ip, dst_ip, src_port, in_interface only)",
+    )
+    outside_top: int = Field(0, description="packets the rankings hold only as 'the rest beyond the top 50'")
 
 
 class Device(BaseModel):

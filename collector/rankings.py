@@ -2,8 +2,8 @@
 
 Source addresses and ports are too many to count per hour in full (a scan brings
 thousands), so each hour keeps, for every field in RANKED_FIELDS, its top
-TOP_PER_BUCKET values per host, action and chain, exactly, and one row with value
-'' holding the rest. Once a day's hours are ranked, the day keeps the top of its
+TOP_PER_BUCKET values per host, action and chain, exactly, one row (REST) holding
+the rest and one (NO_VALUE) the packets without a value. Once a day's hours are ranked, the day keeps the top of its
 hours' sums the same way, and the sums of the writer's hourly port and MAC counts,
 so a ranking over months reads days, not hours.
 
@@ -22,19 +22,22 @@ from datetime import UTC, datetime
 import pymysql
 
 from collector import db
-from collector.rollups import DAY, HOUR, RANKED_FIELDS, SETTLE, TOP_PER_BUCKET, floor_time
+from collector.rollups import DAY, HOUR, NO_VALUE, RANKED_FIELDS, REST, SETTLE, TOP_PER_BUCKET, floor_time
 from collector.settings import Settings
 
 log = logging.getLogger(__name__)
 ROUND_SECONDS = 60.0
 HOURS_PER_ROUND = 24  # a backlog (first start, after an outage) is worked off a day per round
 
-# Per field, the top 50 per host, action and chain and the rest (and rows without a value) in one
-# row; the statements hold constants only.
+# Per field, the top 50 per host, action and chain by name, the packets without a value in one row
+# (NO_VALUE) and the rest in another (REST); the statements hold constants only.
+_HOUR_LABEL = (
+    f"CASE WHEN value IS NULL THEN '{NO_VALUE}' WHEN position <= {TOP_PER_BUCKET} THEN value ELSE '{REST}' END"
+)
 RANK_HOUR = {
     field: f"""
 INSERT INTO packetfilter_top (timestamp, field, host, action, chain, value, packets)
-SELECT %s, '{field}', host, action, chain, IF(position <= {TOP_PER_BUCKET} AND value IS NOT NULL, value, ''), SUM(n)
+SELECT %s, '{field}', host, action, chain, {_HOUR_LABEL}, SUM(n)
 FROM (
     SELECT host, action, chain, {field} AS value, COUNT(*) AS n,
            ROW_NUMBER() OVER (PARTITION BY host, action, chain ORDER BY {field} IS NULL, COUNT(*) DESC, {field})
@@ -42,20 +45,22 @@ FROM (
     FROM packetfilter WHERE timestamp >= %s AND timestamp < %s
     GROUP BY host, action, chain, {field}
 ) AS ranked
-GROUP BY host, action, chain, IF(position <= {TOP_PER_BUCKET} AND value IS NOT NULL, value, '')
+GROUP BY host, action, chain, {_HOUR_LABEL}
 """  # noqa: S608
     for field in RANKED_FIELDS
 }
+_UNNAMED = f"value IN ('{REST}', '{NO_VALUE}')"
+_DAY_LABEL = f"CASE WHEN {_UNNAMED} THEN value WHEN position <= {TOP_PER_BUCKET} THEN value ELSE '{REST}' END"
 RANK_DAY = f"""
 INSERT INTO packetfilter_top_daily (timestamp, field, host, action, chain, value, packets)
-SELECT %s, field, host, action, chain, IF(position <= {TOP_PER_BUCKET} AND value <> '', value, ''), SUM(n) FROM (
+SELECT %s, field, host, action, chain, {_DAY_LABEL}, SUM(n) FROM (
     SELECT field, host, action, chain, value, SUM(packets) AS n,
-           ROW_NUMBER() OVER (PARTITION BY field, host, action, chain ORDER BY value = '', SUM(packets) DESC, value)
+           ROW_NUMBER() OVER (PARTITION BY field, host, action, chain ORDER BY {_UNNAMED}, SUM(packets) DESC, value)
                AS position
     FROM packetfilter_top WHERE timestamp >= %s AND timestamp < %s
     GROUP BY field, host, action, chain, value
 ) AS ranked
-GROUP BY field, host, action, chain, IF(position <= {TOP_PER_BUCKET} AND value <> '', value, '')
+GROUP BY field, host, action, chain, {_DAY_LABEL}
 """  # noqa: S608
 # Ports and MACs are counted in full per hour by the writer; a day is their sum.
 ADD_UP_DAY = (

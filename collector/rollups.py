@@ -6,6 +6,8 @@ FIVE_MINUTES = timedelta(minutes=5)  # the counts tables' interval
 HOUR = timedelta(hours=1)  # the hourly tables' interval
 DAY = timedelta(days=1)  # the daily rankings' interval
 TOP_PER_BUCKET = 50  # values each hour (and day) ranks by name; the rest share one row
+REST = ""  # a ranking's value for the packets outside its top 50: counts beside it are lower bounds
+NO_VALUE = "-"  # a ranking's value for the packets without one (no source port in ICMP, no interface)
 RANKED_FIELDS = ("src_ip", "dst_ip", "src_port", "in_interface")  # packetfilter columns with rankings
 SETTLE = timedelta(minutes=5)  # an hour is ranked once it ended this long ago: late lines come in first
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import errno
+import functools
 import logging
 import os
 import resource
@@ -160,12 +161,14 @@ class Listener:
             conn.setblocking(False)
             task = self._loop.create_task(self._loop.connect_accepted_socket(lambda: TcpReceiver(self), conn))
             self._opening.add(task)
-            task.add_done_callback(self._opened)
+            task.add_done_callback(functools.partial(self._opened, conn))
 
-    def _opened(self, task: asyncio.Task) -> None:
+    def _opened(self, conn: socket.socket, task: asyncio.Task) -> None:
+        """A connection's transport is set up; if that failed, its socket is closed and no longer counted."""
         self._opening.discard(task)
         if task.cancelled() or task.exception() is not None:
-            self.accepted -= 1  # never became a connection
+            self.accepted -= 1
+            conn.close()
             if not task.cancelled():
                 log.warning("could not set up a TCP connection: %s", task.exception())
 
@@ -180,6 +183,7 @@ class Listener:
         self._retry = self._loop.call_later(ACCEPT_PAUSE_SECONDS, self._watch)
 
     def _watch(self) -> None:
+        """Watch the listening socket again after a pause."""
         if self._tcp_socket is not None:
             self._loop.add_reader(self._tcp_socket.fileno(), self._accept)
 

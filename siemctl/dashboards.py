@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from collector.rollups import NO_VALUE, REST
 from siemctl.panels import (
     DATASOURCE,
     barchart,
@@ -18,6 +19,7 @@ from siemctl.panels import (
 
 OUTPUT = Path(__file__).resolve().parent.parent / "grafana" / "dashboards"
 BLOCKED = "action IN ('DROP', 'REJECT')"
+OUTSIDE_TOP = "(others, each outside a top 50)"  # the rankings' rest, shown as a bar of its own
 COUNTS = "packetfilter_counts"  # 5-minute rollup the collector keeps; charts over weeks read it
 MESSAGE_COUNTS = "messages_counts"  # the same for messages, by host, severity and program
 MESSAGE_HOURLY = "messages_hourly"  # and per hour, for charts over weeks
@@ -110,8 +112,8 @@ def firewall() -> dict[str, Any]:
             "Top source addresses",
             "SELECT src_ip, CAST(SUM(packets) AS SIGNED) AS packets FROM ("
             + " UNION ALL ".join(
-                f"SELECT value AS src_ip, SUM(packets) AS packets FROM {table}"
-                f" WHERE {span} AND field = 'src_ip' AND {filters} AND value <> '' GROUP BY 1"
+                f"SELECT IF(value = '{REST}', '{OUTSIDE_TOP}', value) AS src_ip, SUM(packets) AS packets FROM {table}"
+                f" WHERE {span} AND field = 'src_ip' AND {filters} AND value <> '{NO_VALUE}' GROUP BY 1"
                 for table, span in (("packetfilter_top_daily", RANKED_DAYS), ("packetfilter_top", RANKED_HOURS))
             )
             + " UNION ALL SELECT src_ip, COUNT(*) FROM packetfilter"
@@ -119,7 +121,9 @@ def firewall() -> dict[str, Any]:
             + " UNION ALL "
             + pending_hours_raw("src_ip, COUNT(*)", f"{filters} AND src_ip IS NOT NULL")
             + ") AS ranked GROUP BY 1 ORDER BY packets DESC LIMIT 10",
-            "Who sends the most logged packets (per ranked day and hour, each one's top 50 count).",
+            "Who sends the most logged packets. Each finished day and hour keeps its 50 most frequent"
+            f" sources; the bar '{OUTSIDE_TOP}' holds the packets of all the others, and while it shows, a"
+            " source's count may be short by what it sent in days or hours where it was not in the top 50.",
         ),
         barchart(
             "Top destination ports",

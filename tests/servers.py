@@ -43,6 +43,7 @@ class MariaDBServer:
         self.base = base
         self.options = options
         self.datadir = base / "data"
+        self.tmpdir = base / "tmp"
         self.port = free_port()
         self.log = base / "mariadb.log"
         self.process: subprocess.Popen | None = None
@@ -62,6 +63,7 @@ class MariaDBServer:
 
     def start(self) -> None:
         """Start the server and wait until it answers."""
+        self.tmpdir.mkdir(exist_ok=True)
         command = [
             _binary("mariadbd", "/usr/sbin/mariadbd"),
             "--no-defaults",
@@ -70,6 +72,9 @@ class MariaDBServer:
             "--bind-address=127.0.0.1",
             f"--socket={self.base / 'mariadb.sock'}",
             f"--pid-file={self.base / 'mariadb.pid'}",
+            # A tmpdir of its own: a starting server deletes every `#sql*` file in its tmpdir, which would
+            # pull the temporary tables out from under another server's running queries.
+            f"--tmpdir={self.tmpdir}",
             f"--log-error={self.log}",
             "--skip-log-bin",
             "--character-set-server=utf8mb4",

@@ -4,13 +4,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pymysql
 
 from collector import db as collector_db
 from collector.rankings import rank_hours
-from collector.rollups import DAY, TOP_PER_BUCKET, floor_time
+from collector.rollups import DAY, NO_VALUE, TOP_PER_BUCKET, floor_time
 from collector.settings import Settings
-from tests.conftest import fetch, wait_for
+from siemctl import dashboards
+from siemctl.macros import expand
+from tests.conftest import API_TOKEN, fetch, wait_for
 from tests.servers import CollectorProcess, collector_env, octet_counted, send_tcp
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -112,3 +115,51 @@ def test_each_day_keeps_the_top_of_its_hours_and_follows_late_packets(
     assert rank_hours(db, NOW) == 1, "the late packet's hour"
     ranked = {row["value"]: row["packets"] for row in fetch(db, daily)}
     assert ranked["203.0.113.59"] == 121, "and then its day"
+
+
+def icmp(moment: datetime, source: str) -> bytes:
+    """A dropped ping: no ports, so src_port has no value."""
+    stamp = moment.isoformat() + "Z"
+    return (
+        f"<4>1 {stamp} router kernel - - - drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 "
+        f"SRC={source} DST=198.51.100.23 LEN=84 TTL=61 ID=1 PROTO=ICMP TYPE=8 CODE=0 ID=7 SEQ=1"
+    ).encode()
+
+
+def test_counts_outside_a_top_50_are_said_to_be_lower_bounds(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, api_url: str
+) -> None:
+    """60 sources in a ranked hour: the API says the ranking is not exact and how much it could not name."""
+    lines = [*hour_of_sources(HOUR), *(icmp(HOUR + timedelta(minutes=m), "198.51.100.99") for m in range(3))]
+    collector = start_collector()
+    send_tcp(collector.port, octet_counted(*lines))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(lines)) == len(lines)
+    rank_hours(db, NOW)
+    headers = {"Authorization": f"Bearer {API_TOKEN}"}
+    span = {"since": (HOUR - timedelta(hours=1)).isoformat(), "until": (HOUR + timedelta(hours=2)).isoformat()}
+    sources = httpx.get(f"{api_url}/api/v1/drops/top", params={**span, "by": "src_ip", "limit": 100}, headers=headers)
+    body = sources.json()
+    assert (body["exact"], body["outside_top"]) == (False, sum(range(1, 11)) + 3), "the 11 smallest sources"
+    ports = httpx.get(f"{api_url}/api/v1/drops/top", params={**span, "by": "src_port"}, headers=headers).json()
+    assert ports["exact"] is True, "pings have no port: that is no value, not a value outside the top 50"
+    assert ports["entries"] == [{"value": 40000, "count": sum(range(1, 61))}]
+    pings = fetch(db, "SELECT value, packets FROM packetfilter_top WHERE field = 'src_port' AND value = %s", NO_VALUE)
+    assert pings == [{"value": NO_VALUE, "packets": 3}]
+
+
+def test_the_sources_panel_shows_what_no_top_50_holds(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """The Firewall panel gives the rankings' rest a bar of its own, so a short count is visible as such."""
+    collector = start_collector()
+    send_tcp(collector.port, octet_counted(*hour_of_sources(HOUR)))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", sum(range(1, 61))) == sum(range(1, 61))
+    rank_hours(db, NOW)
+    board = dashboards.firewall()
+    sql = next(p["targets"][0]["rawSql"] for p in board["panels"] if p["title"] == "Top source addresses")
+    definitions = {variable["name"]: variable for variable in board["templating"]["list"]}
+    start, end = (HOUR - timedelta(hours=1)).replace(tzinfo=UTC), (HOUR + timedelta(hours=2)).replace(tzinfo=UTC)
+    rows = dict(fetch(db, expand(sql, start, end, interval=300, definitions=definitions))[i].values()
+                for i in range(10))  # fmt: skip
+    assert rows[dashboards.OUTSIDE_TOP] == sum(range(1, 11))
+    assert rows["203.0.113.59"] == 60

@@ -25,7 +25,7 @@ from api.db import DbDep, query
 from api.deps import TimeRange, TimeRangeDep
 from api.models import DropsSummary, Timeseries, TimeseriesPoint, Top, TopEntry
 from collector.netfmt import normalise_ip
-from collector.rollups import DAY, FIVE_MINUTES, HOUR, floor_time
+from collector.rollups import DAY, FIVE_MINUTES, HOUR, NO_VALUE, REST, floor_time
 
 router = APIRouter(prefix="/drops", tags=["drops"])
 
@@ -269,22 +269,36 @@ def top(
 ) -> Top:
     """The most frequent values of one field among packet-filter rows in the range."""
     column = by.value
-    if by in {TopField.protocol, TopField.dst_port, TopField.mac}:
+    in_full = by in {TopField.protocol, TopField.dst_port, TopField.mac}
+    if in_full:
         rollups: tuple[Rollup, ...] = {TopField.protocol: (COUNTS,), TopField.dst_port: PORTS, TopField.mac: MACS}[by]
         counted = f"NULLIF({column}, '')" if by == TopField.protocol else column
     else:
         rollups = ranked(column)
-        counted = "CAST(NULLIF(value, '') AS UNSIGNED)" if by == TopField.src_port else "NULLIF(value, '')"
+        named = f"NULLIF(NULLIF(value, '{REST}'), '{NO_VALUE}')"
+        counted = f"CAST({named} AS UNSIGNED)" if by == TopField.src_port else named
+    pending = load_pending(db)
     # Addresses and ports have thousands of values: MariaDB adds the parts up and returns only the top.
-    parts = _parts(filters, f"{column} AS value", f"{counted} AS value", rollups, load_pending(db))
+    parts = _parts(filters, f"{column} AS value", f"{counted} AS value", rollups, pending)
     sql = (
         "SELECT value, SUM(n) AS count FROM (" + " UNION ALL ".join(part for part, _ in parts) + ") AS parts"
         " WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT %s"
     )
     rows = query(db, sql, [*(param for _, params in parts for param in params), limit])
+    outside = 0 if in_full else _outside_top(db, filters, rollups, pending)
     return Top(
         since=filters.span.since,
         until=filters.span.until,
         by=column,
         entries=[TopEntry(value=row["value"], count=int(row["count"])) for row in rows],
+        exact=outside == 0,
+        outside_top=outside,
     )
+
+
+def _outside_top(db: DbDep, filters: DropFilter, rollups: tuple[Rollup, ...], pending: Pending) -> int:
+    """Packets the rankings used hold only as the rest beyond a day's or hour's top 50 (0: every count exact)."""
+    parts = _parts(filters, "0 AS rest", f"value = '{REST}' AS rest", rollups, pending)
+    sql = "SELECT SUM(n) AS n FROM (" + " UNION ALL ".join(part for part, _ in parts) + ") AS parts WHERE rest"
+    rows = query(db, sql, [param for _, params in parts for param in params])
+    return int(rows[0]["n"] or 0) if rows else 0
