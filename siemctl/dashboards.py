@@ -20,6 +20,9 @@ from siemctl.panels import (
 OUTPUT = Path(__file__).resolve().parent.parent / "grafana" / "dashboards"
 BLOCKED = "action IN ('DROP', 'REJECT')"
 OUTSIDE_TOP = "(others, each outside a top 50)"  # the rankings' rest, shown as a bar of its own
+SOURCE = f"IF(value = '{REST}', '{OUTSIDE_TOP}', value) AS src_ip"
+PORT = "CONCAT(NULLIF(protocol, ''), '/', dst_port) AS dst_port"
+DEVICE = "mac, SUM(packets) AS packets, MAX(last_seen) AS last_seen"
 COUNTS = "packetfilter_counts"  # 5-minute rollup the collector keeps; charts over weeks read it
 MESSAGE_COUNTS = "messages_counts"  # the same for messages, by host, severity and program
 MESSAGE_HOURLY = "messages_hourly"  # and per hour, for charts over weeks
@@ -40,8 +43,11 @@ PENDING_DAYS = (
     " UNION SELECT CAST(DATE(timestamp) AS DATETIME) FROM packetfilter_pending WHERE kind = 'hour'"
 )
 RANKED_DAYS = f"timestamp >= {DAY_FROM} AND timestamp < {DAY_TO} AND timestamp NOT IN ({PENDING_DAYS})"
-IN_RANKED_DAY = (
-    f"timestamp >= {DAY_FROM} AND timestamp < {DAY_TO} AND CAST(DATE(timestamp) AS DATETIME) NOT IN ({PENDING_DAYS})"
+# Whole hours before and after the whole days, as two ranges an index reads; with no whole day the two
+# meet at DAY_FROM.
+HOURS_BESIDE_DAYS = (
+    f"((timestamp >= {HOUR_FROM} AND timestamp < LEAST({DAY_FROM}, {HOUR_TO}))"
+    f" OR (timestamp >= GREATEST({DAY_FROM}, {DAY_TO}) AND timestamp < {HOUR_TO}))"
 )
 
 
@@ -60,9 +66,22 @@ def pending_hours_raw(columns: str, where: str) -> str:
     )
 
 
+def hourly_parts(select: str, table: str, where: str, *, ranked: bool) -> list[str]:
+    """An hourly table's SELECTs for the whole hours no ready day covers, each grouped by its first column.
+
+    The hours beside the whole days, and the hours of marked whole days (a join on the marks, so only
+    those days' rows are read); a ranking table also skips its marked hours, which raw rows count.
+    """
+    skip = f" AND {table}.timestamp NOT IN ({PENDING_HOURS})" if ranked else ""
+    return [
+        f"{select} FROM {table} WHERE {HOURS_BESIDE_DAYS} AND {where}{skip} GROUP BY 1",
+        f"{select} FROM {table} JOIN ({PENDING_DAYS}) AS pending_day ON {table}.timestamp >= pending_day.timestamp"
+        f" AND {table}.timestamp < FROM_UNIXTIME(UNIX_TIMESTAMP(pending_day.timestamp) + 86400)"
+        f" WHERE pending_day.timestamp >= {DAY_FROM} AND pending_day.timestamp < {DAY_TO} AND {where}{skip} GROUP BY 1",
+    ]
+
+
 EDGE_MINUTES = minutes_outside(HOUR_TO)  # raw rows beside the whole hours
-HOURS_BESIDE_DAYS = f"timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO} AND NOT ({IN_RANKED_DAY})"
-RANKED_HOURS = f"{HOURS_BESIDE_DAYS} AND timestamp NOT IN ({PENDING_HOURS})"
 COUNTS_RESOLUTION = "5m"
 
 
@@ -91,6 +110,8 @@ def counted_total(alias: str, where: str) -> str:
 def firewall() -> dict[str, Any]:
     """Drops and rejects: over time, by direction, top talkers, and the home devices being blocked."""
     filters = f"{var_in('host', 'host')} AND {var_in('action', 'action')} AND {var_in('chain', 'chain')}"
+    ranked_sources = f"field = 'src_ip' AND {filters} AND value <> '{NO_VALUE}'"
+    blocked_here = f"{BLOCKED} AND {var_in('host', 'host')}"
     where = f"$__timeFilter(timestamp) AND {filters}"
     variables = [
         query_variable(name, label, f"SELECT DISTINCT {name} FROM {COUNTS} WHERE $__timeFilter(timestamp) ORDER BY 1")
@@ -112,9 +133,13 @@ def firewall() -> dict[str, Any]:
             "Top source addresses",
             "SELECT src_ip, CAST(SUM(packets) AS SIGNED) AS packets FROM ("
             + " UNION ALL ".join(
-                f"SELECT IF(value = '{REST}', '{OUTSIDE_TOP}', value) AS src_ip, SUM(packets) AS packets FROM {table}"
-                f" WHERE {span} AND field = 'src_ip' AND {filters} AND value <> '{NO_VALUE}' GROUP BY 1"
-                for table, span in (("packetfilter_top_daily", RANKED_DAYS), ("packetfilter_top", RANKED_HOURS))
+                [
+                    f"SELECT {SOURCE}, SUM(packets) AS packets FROM packetfilter_top_daily"
+                    f" WHERE {RANKED_DAYS} AND {ranked_sources} GROUP BY 1",
+                    *hourly_parts(
+                        f"SELECT {SOURCE}, SUM(packets) AS packets", "packetfilter_top", ranked_sources, ranked=True
+                    ),
+                ]
             )
             + " UNION ALL SELECT src_ip, COUNT(*) FROM packetfilter"
             f" WHERE {EDGE_MINUTES} AND {filters} AND src_ip IS NOT NULL GROUP BY 1"
@@ -129,12 +154,13 @@ def firewall() -> dict[str, Any]:
             "Top destination ports",
             "SELECT dst_port, CAST(SUM(packets) AS SIGNED) AS packets FROM ("
             + " UNION ALL ".join(
-                "SELECT CONCAT(NULLIF(protocol, ''), '/', dst_port) AS dst_port, SUM(packets) AS packets"
-                f" FROM {table} WHERE {span} AND {filters} GROUP BY 1"
-                for table, span in (
-                    ("packetfilter_ports_daily", RANKED_DAYS),
-                    ("packetfilter_ports", HOURS_BESIDE_DAYS),
-                )
+                [
+                    f"SELECT {PORT}, SUM(packets) AS packets FROM packetfilter_ports_daily"
+                    f" WHERE {RANKED_DAYS} AND {filters} GROUP BY 1",
+                    *hourly_parts(
+                        f"SELECT {PORT}, SUM(packets) AS packets", "packetfilter_ports", filters, ranked=False
+                    ),
+                ]
             )
             + " UNION ALL SELECT CONCAT(protocol, '/', dst_port), COUNT(*) FROM packetfilter"
             f" WHERE {EDGE_MINUTES} AND {filters} AND dst_port IS NOT NULL GROUP BY 1"
@@ -153,9 +179,10 @@ def firewall() -> dict[str, Any]:
             " CAST(SUM(t.packets) AS SIGNED) AS blocked,"
             " MAX(t.last_seen) AS last_blocked FROM ("
             + " UNION ALL ".join(
-                f"SELECT mac, SUM(packets) AS packets, MAX(last_seen) AS last_seen FROM {table}"
-                f" WHERE {span} AND {BLOCKED} AND {var_in('host', 'host')} GROUP BY mac"
-                for table, span in (("packetfilter_macs_daily", RANKED_DAYS), ("packetfilter_macs", HOURS_BESIDE_DAYS))
+                [
+                    f"SELECT {DEVICE} FROM packetfilter_macs_daily WHERE {RANKED_DAYS} AND {blocked_here} GROUP BY 1",
+                    *hourly_parts(f"SELECT {DEVICE}", "packetfilter_macs", blocked_here, ranked=False),
+                ]
             )
             + " UNION ALL SELECT mac, COUNT(*), MAX(timestamp) FROM packetfilter"
             f" WHERE {EDGE_MINUTES} AND {BLOCKED} AND {var_in('host', 'host')} AND mac IS NOT NULL GROUP BY mac"
