@@ -99,6 +99,7 @@ class TcpReceiver(asyncio.Protocol):
 
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 ACCEPT_PAUSE_SECONDS = 0.5  # how long accepting rests at the connection bound or out of file descriptors
+EPISODE_QUIET_SECONDS = 2.0  # an episode of pauses ends once accepting has gone this long without one
 
 
 class Listener:
@@ -121,7 +122,8 @@ class Listener:
         self._tcp_socket: socket.socket | None = None
         self._opening: set[asyncio.Task] = set()
         self.accepted = 0  # accepted and not yet closed, counted from accept() on
-        self._paused_since: float | None = None
+        self._paused_since: float | None = None  # the episode's first pause
+        self._last_pause = 0.0
         self._retry: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
         buffer.on_drained = lambda: self._loop.call_soon_threadsafe(self._resume)
@@ -177,8 +179,9 @@ class Listener:
         if self._tcp_socket is None:
             return
         self._loop.remove_reader(self._tcp_socket.fileno())
+        self._last_pause = time.monotonic()
         if self._paused_since is None:
-            self._paused_since = time.monotonic()
+            self._paused_since = self._last_pause
             log.warning("not accepting TCP connections for now: %s; new senders wait in the queue", why)
         self._retry = self._loop.call_later(ACCEPT_PAUSE_SECONDS, self._watch)
 
@@ -188,9 +191,14 @@ class Listener:
             self._loop.add_reader(self._tcp_socket.fileno(), self._accept)
 
     def _resumed(self) -> None:
-        """End an episode of refusing connections, saying how long it lasted."""
+        """A connection was accepted: the episode of pauses ends if none follows within a quiet spell."""
         if self._paused_since is not None:
-            log.warning("accepting TCP connections again after %.1f s", time.monotonic() - self._paused_since)
+            self._loop.call_later(EPISODE_QUIET_SECONDS, self._end_episode)
+
+    def _end_episode(self) -> None:
+        """Say once that accepting works again, unless it paused meanwhile (descriptors hovering at the limit)."""
+        if self._paused_since is not None and time.monotonic() - self._last_pause >= EPISODE_QUIET_SECONDS:
+            log.warning("accepting TCP connections again after %.1f s", self._last_pause - self._paused_since)
             self._paused_since = None
 
     async def close(self) -> None:
