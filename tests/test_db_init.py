@@ -217,22 +217,29 @@ class TestFirstStart:
         assert result.returncode == 0, result.stderr
         assert marked
 
-    def test_placeholder_editor_password_fails_and_leaves_no_mark(
-        self, db_env: dict[str, str], init_copy: Path
-    ) -> None:
-        """`SIEM_EDITOR_PASSWORD=changeme` is refused, so the start is not marked complete."""
-        result, marked = first_start(db_env, init_copy, SIEM_EDITOR_PASSWORD="changeme")
-        assert result.returncode != 0
-        assert "SIEM_EDITOR_PASSWORD" in result.stderr
-        assert not marked
-
-    def test_an_unreadable_init_file_fails_and_leaves_no_mark(self, db_env: dict[str, str], init_copy: Path) -> None:
-        """A file the server's user cannot read (a NAS file manager's copy) stops init before the mark."""
-        (init_copy / "mysql-init" / "03-devices.sql").chmod(0o600)
-        result, marked = first_start(db_env, init_copy, user="nobody")
-        assert result.returncode != 0
-        assert "03-devices.sql" in result.stderr
-        assert not marked
+    @pytest.mark.parametrize(
+        ("case", "file", "mode", "user", "env", "named"),
+        [
+            ("a placeholder editor password", None, None, None, {"SIEM_EDITOR_PASSWORD": "changeme"},
+             "SIEM_EDITOR_PASSWORD"),
+            ("an init file the server's user cannot read (a NAS file manager's copy)", "03-devices.sql", 0o600,
+             "nobody", {}, "03-devices.sql"),
+            ("a placeholder refused by 90-users.sh run as a program", "90-users.sh", 0o755, None,
+             {"SIEM_READER_PASSWORD": "changeme"}, "SIEM_READER_PASSWORD"),
+        ],
+        ids=["placeholder", "unreadable", "executable"],
+    )  # fmt: skip
+    def test_a_failing_file_stops_init_before_the_mark(
+        self, db_env: dict[str, str], init_copy: Path, case: str, file: str | None, mode: int | None,
+        user: str | None, env: dict[str, str], named: str,
+    ) -> None:  # fmt: skip
+        """Init fails naming the cause, and the start is not marked complete."""
+        if file is not None and mode is not None:
+            (init_copy / "mysql-init" / file).chmod(mode)
+        result, marked = first_start(db_env, init_copy, user=user, **env)
+        assert result.returncode != 0, case
+        assert named in result.stderr, case
+        assert not marked, case
 
     def test_executable_users_script_still_creates_every_account(
         self, mariadb: MariaDBServer, db_env: dict[str, str], init_copy: Path
@@ -273,14 +280,6 @@ class TestFirstStart:
             mariadb.connect("siem", user="siem_reader", password="socket-reader").close()
         finally:
             assert run_db_init(db_env).returncode == 0
-
-    def test_executable_users_script_fails_loudly(self, db_env: dict[str, str], init_copy: Path) -> None:
-        """Run as a program it still refuses a placeholder, and the failure stops init."""
-        (init_copy / "mysql-init" / "90-users.sh").chmod(0o755)
-        result, marked = first_start(db_env, init_copy, SIEM_READER_PASSWORD="changeme")
-        assert result.returncode != 0
-        assert "SIEM_READER_PASSWORD" in result.stderr
-        assert not marked
 
 
 def test_healthcheck_requires_the_mark_that_init_and_upgrade_db_write() -> None:

@@ -121,6 +121,14 @@ def assert_exact(db: pymysql.connections.Connection, reader: pymysql.connections
                 assert all(raw_value == got[key] for key, raw_value in counts.items() if key in got), (title, since)
 
 
+def deliver(collector: CollectorProcess, db: pymysql.connections.Connection, lines: list[bytes]) -> None:
+    """Send lines over TCP and wait until the firewall table holds them too."""
+    before = fetch(db, "SELECT COUNT(*) AS n FROM packetfilter")[0]["n"]
+    send_tcp(collector.port, octet_counted(*lines))
+    total = before + len(lines)
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", total) == total
+
+
 @pytest.fixture
 def reader(mariadb, db_env):  # noqa: ANN001, ANN201
     """The read-only account, as Grafana uses it."""
@@ -139,14 +147,9 @@ def test_an_old_dated_day_counts_at_once_and_after_ranking(
     """Ranked recent days, then a day of lines dated four days back (a router clock, an import): exact throughout."""
     rng = random.Random(16)
     collector = start_collector()
-    recent = [packet(rng, NOW - timedelta(minutes=7 * i)) for i in range(400)]
-    send_tcp(collector.port, octet_counted(*recent))
-    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(recent)) == len(recent)
+    deliver(collector, db, [packet(rng, NOW - timedelta(minutes=7 * i)) for i in range(400)])
     rank_hours(db, NOW, limit=1000)
-    old = day_of(rng, floor_time(NOW, DAY) - 4 * DAY, per_hour=15)
-    send_tcp(collector.port, octet_counted(*old))
-    total = len(recent) + len(old)
-    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", total) == total
+    deliver(collector, db, day_of(rng, floor_time(NOW, DAY) - 4 * DAY, per_hour=15))
     assert_exact(db, reader, api_url)  # nothing ranked yet: pending hours come from raw rows
     rank_hours(db, NOW, limit=1000)
     left = "SELECT COUNT(*) AS n FROM packetfilter_pending WHERE kind = %s AND timestamp < %s"
@@ -166,14 +169,10 @@ def test_hours_out_of_order_and_a_late_packet_in_a_ranked_hour(
     collector = start_collector()
     hours = [floor_time(NOW, DAY) - 2 * DAY + h * HOUR for h in range(30)]
     rng.shuffle(hours)
-    lines = [packet(rng, hour + timedelta(minutes=m)) for hour in hours for m in range(0, 60, 6)]
-    send_tcp(collector.port, octet_counted(*lines))
-    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(lines)) == len(lines)
+    deliver(collector, db, [packet(rng, hour + timedelta(minutes=m)) for hour in hours for m in range(0, 60, 6)])
     rank_hours(db, NOW, limit=1000)
     assert_exact(db, reader, api_url)
-    late = [packet(rng, hours[0] + timedelta(minutes=59)) for _ in range(5)]
-    send_tcp(collector.port, octet_counted(*late))
-    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(lines) + 5) == len(lines) + 5
+    deliver(collector, db, [packet(rng, hours[0] + timedelta(minutes=59)) for _ in range(5)])
     assert_exact(db, reader, api_url)
 
 
@@ -187,8 +186,7 @@ def test_a_spool_replayed_after_an_outage_counts_at_once(
     rng = random.Random(3)
     collector = start_collector()
     before = [packet(rng, NOW - timedelta(hours=30) + timedelta(minutes=5 * i)) for i in range(200)]
-    send_tcp(collector.port, octet_counted(*before))
-    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(before)) == len(before)
+    deliver(collector, db, before)
     rank_hours(db, NOW, limit=1000)
     collector.stop()
     away = start_collector(wait_for="listening for syslog", SIEM_DB_PORT=str(free_port()))

@@ -21,12 +21,14 @@ HOUR = NOW.replace(minute=0, second=0) - timedelta(hours=3)  # a finished hour, 
 SOURCES = "SELECT value, packets FROM packetfilter_top WHERE field = 'src_ip'"
 
 
-def packet(moment: datetime, source: str) -> bytes:
+def packet(
+    moment: datetime, source: str, tail: str = "LEN=44 TTL=61 ID=1 PROTO=TCP SPT=40000 DPT=22 SYN URGP=0"
+) -> bytes:
     """A dropped packet from `source` at `moment`, in RFC 5424 so the time carries its date."""
     stamp = moment.isoformat() + "Z"
     return (
         f"<4>1 {stamp} router kernel - - - drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 "
-        f"SRC={source} DST=198.51.100.23 LEN=44 TTL=61 ID=1 PROTO=TCP SPT=40000 DPT=22 SYN URGP=0"
+        f"SRC={source} DST=198.51.100.23 {tail}"
     ).encode()
 
 
@@ -119,11 +121,7 @@ def test_each_day_keeps_the_top_of_its_hours_and_follows_late_packets(
 
 def icmp(moment: datetime, source: str) -> bytes:
     """A dropped ping: no ports, so src_port has no value."""
-    stamp = moment.isoformat() + "Z"
-    return (
-        f"<4>1 {stamp} router kernel - - - drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 "
-        f"SRC={source} DST=198.51.100.23 LEN=84 TTL=61 ID=1 PROTO=ICMP TYPE=8 CODE=0 ID=7 SEQ=1"
-    ).encode()
+    return packet(moment, source, "LEN=84 TTL=61 ID=1 PROTO=ICMP TYPE=8 CODE=0 ID=7 SEQ=1")
 
 
 def test_counts_outside_a_top_50_are_said_to_be_lower_bounds(
