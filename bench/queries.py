@@ -108,8 +108,9 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
                 # the collector keeps the rollups with every batch; so does the fill, with the same functions
                 if table == "packetfilter":
                     ports, by_mac = count_ports_and_macs(rows)
-                    cursor.executemany(collector_db.PACKETFILTER_PENDING, pending_hours(rows))
-                    cursor.executemany(collector_db.PACKETFILTER_COUNTS, count_rows(rows))
+                    counted = count_rows(rows)
+                    cursor.executemany(collector_db.PACKETFILTER_PENDING, pending_hours(counted))
+                    cursor.executemany(collector_db.PACKETFILTER_COUNTS, counted)
                     cursor.executemany(collector_db.PACKETFILTER_PORTS, ports)
                     cursor.executemany(collector_db.PACKETFILTER_MACS, by_mac)
                 else:

@@ -75,10 +75,11 @@ MESSAGES_HOURLY = _insert(
     ("timestamp", "host", "severity", "program", "messages"),
     "messages = messages + VALUES(messages)",
 )
-# First in every batch that has packet-filter rows: the row lock on an hour's mark orders the batch
-# and the ranker, so an hour is never ranked while rows for it are being written.
+# Marks an hour or a day the rankings do not cover: (kind, timestamp). First in every batch that has
+# packet-filter rows: the row lock on an hour's mark orders the batch and the ranker, so an hour is
+# never ranked while rows for it are being written.
 PACKETFILTER_PENDING = (
-    "INSERT INTO packetfilter_pending (kind, timestamp) VALUES ('hour', %s) ON DUPLICATE KEY UPDATE kind = kind"
+    "INSERT INTO packetfilter_pending (kind, timestamp) VALUES (%s, %s) ON DUPLICATE KEY UPDATE kind = kind"
 )
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 

@@ -4,9 +4,6 @@ from typing import NamedTuple
 
 _WHITESPACE = frozenset(b"\r\n\t \0")
 _MAX_DIGITS = 10
-_PRI_START = ord("<")
-
-
 _NONE = 1 << 62  # "no NUL in the buffer"
 
 

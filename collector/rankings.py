@@ -80,7 +80,6 @@ DAILY_TABLES = ("packetfilter_top_daily", "packetfilter_ports_daily", "packetfil
 
 _LOCK = "SELECT timestamp FROM packetfilter_pending WHERE kind = %s AND timestamp = %s FOR UPDATE"
 _UNMARK = "DELETE FROM packetfilter_pending WHERE kind = %s AND timestamp = %s"
-_MARK_DAY = "INSERT INTO packetfilter_pending (kind, timestamp) VALUES ('day', %s) ON DUPLICATE KEY UPDATE kind = kind"
 
 
 def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit: int = HOURS_PER_ROUND) -> int:
@@ -103,7 +102,7 @@ def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit:
                 for statement in RANK_HOUR.values():
                     cursor.execute(statement, (hour, hour, hour + HOUR))
                 cursor.execute(_UNMARK, ("hour", hour))
-                cursor.execute(_MARK_DAY, (floor_time(hour, DAY),))
+                cursor.execute(db.PACKETFILTER_PENDING, ("day", floor_time(hour, DAY)))
             connection.commit()
         for day in _whole_days(cursor, settled + HOUR):
             cursor.execute(_LOCK, ("day", day))

@@ -149,9 +149,9 @@ def count_ports_and_macs(packetfilter: list[tuple]) -> tuple[list[tuple], list[t
     return [(*key, n) for key, n in ports.items()], [(*key, n, last) for key, (n, last) in macs.items()]
 
 
-def pending_hours(packetfilter: list[tuple]) -> list[tuple]:
-    """The hours a batch's packet-filter rows fall in, oldest first: the rankings no longer cover them."""
-    return [(hour,) for hour in sorted({row[0].replace(minute=0, second=0, microsecond=0) for row in packetfilter})]
+def pending_hours(counts: list[tuple]) -> list[tuple]:
+    """Marks for the hours of a batch's 5-minute counts (`count_rows`), oldest first: no ranking covers them now."""
+    return [("hour", hour) for hour in sorted({row[0].replace(minute=0) for row in counts})]
 
 
 _MESSAGE_COUNTED = itemgetter(*(MESSAGE_COLUMNS.index(name) for name in ("host", "severity")))

@@ -44,13 +44,14 @@ def prepare(batch: list[Received], settings: Settings) -> Prepared:
     rows = build_rows(batch, settings.zone, settings.lan_interfaces)
     ports, macs = count_ports_and_macs(rows.packetfilter)
     messages = count_messages(rows.messages)
+    counts = count_rows(rows.packetfilter)
     statements = [
-        (db.PACKETFILTER_PENDING, pending_hours(rows.packetfilter)),
+        (db.PACKETFILTER_PENDING, pending_hours(counts)),
         (db.MESSAGES, rows.messages),
         (db.MESSAGES_COUNTS, messages),
         (db.MESSAGES_HOURLY, by_hour(messages)),
         (db.PACKETFILTER, rows.packetfilter),
-        (db.PACKETFILTER_COUNTS, count_rows(rows.packetfilter)),
+        (db.PACKETFILTER_COUNTS, counts),
         (db.PACKETFILTER_PORTS, ports),
         (db.PACKETFILTER_MACS, macs),
         (db.ADDRWATCH, rows.addrwatch),

@@ -152,12 +152,18 @@ FilterDep = Annotated[DropFilter, Depends()]
 
 
 def _parts(
-    filters: DropFilter, groups: str, counted_groups: str, rollups: tuple[Rollup, ...], pending: Pending
+    filters: DropFilter,
+    groups: str,
+    counted_groups: str,
+    rollups: tuple[Rollup, ...],
+    pending: Pending,
+    raw: bool = True,
 ) -> list[tuple[str, list[object]]]:
     """SELECTs that together count the range once: whole buckets from the rollups, coarsest first, then raw rows.
 
     A bucket the ranker has not covered yet falls through to the next table, and
-    in the end to the raw rows.
+    in the end to the raw rows (left out with `raw=False`, for questions only the
+    rollups can answer).
 
     `groups` are named expressions over packetfilter, `counted_groups` the same
     over the rollups (which store a missing value as ''); both constant. Every
@@ -183,7 +189,7 @@ def _parts(
             )
             parts.append((sql, [*(moment for run in runs for moment in run), *field_params, *filters.counted_params]))
         spans = uncovered
-    if spans:
+    if spans and raw:
         raw_time = " OR ".join(["(timestamp >= %s AND timestamp < %s)"] * len(spans))
         where = filters.where.replace("timestamp >= %s AND timestamp < %s", f"({raw_time})", 1)
         sql = f"SELECT {groups}, COUNT(*) AS n FROM packetfilter WHERE {where} GROUP BY {positions}"
@@ -298,7 +304,9 @@ def top(
 
 def _outside_top(db: DbDep, filters: DropFilter, rollups: tuple[Rollup, ...], pending: Pending) -> int:
     """Packets the rankings used hold only as the rest beyond a day's or hour's top 50 (0: every count exact)."""
-    parts = _parts(filters, "0 AS rest", f"value = '{REST}' AS rest", rollups, pending)
+    parts = _parts(filters, "0 AS rest", f"value = '{REST}' AS rest", rollups, pending, raw=False)
+    if not parts:
+        return 0
     sql = "SELECT SUM(n) AS n FROM (" + " UNION ALL ".join(part for part, _ in parts) + ") AS parts WHERE rest"
     rows = query(db, sql, [param for _, params in parts for param in params])
     return int(rows[0]["n"] or 0) if rows else 0
