@@ -12,7 +12,7 @@ from collector.notices import Notices
 from collector.notifier import Notifier
 from collector.rankings import Ranker
 from collector.retention import Janitor
-from collector.server import Listener, kernel_udp_drops, raise_open_files_limit
+from collector.server import OWN_DESCRIPTORS, Listener, connection_bound, kernel_udp_drops, raise_open_files_limit
 from collector.settings import Settings, SettingsError
 from collector.spool import Spool
 from collector.stats import Counters
@@ -28,19 +28,23 @@ async def serve(settings: Settings) -> int:
     old, limit = raise_open_files_limit()
     if limit != old:
         log.info("open-files limit raised from %d to %d", old, limit)
-    if limit < settings.max_tcp_connections + 64:
+    bound, _ = connection_bound(settings.max_tcp_connections, limit)
+    if bound < settings.max_tcp_connections:
         log.warning(
-            "open-files limit is %d, below SIEM_MAX_TCP_CONNECTIONS (%d) plus what the collector itself needs:"
-            " raise it (ulimits: nofile in docker-compose.yml, LimitNOFILE= under systemd)",
+            "open-files limit is %d, below SIEM_MAX_TCP_CONNECTIONS (%d) plus the %d the collector itself needs:"
+            " holding at most %d TCP connections; raise it (ulimits: nofile in docker-compose.yml, LimitNOFILE="
+            " under systemd)",
             limit,
             settings.max_tcp_connections,
+            OWN_DESCRIPTORS,
+            bound,
         )
     counters = Counters()
     buffer = Buffer(settings.buffer_messages, settings.batch_size)
     notices = Notices(buffer)
     spool = Spool(settings.spool_dir, settings.spool_max_bytes)
     writer = Writer(settings, buffer, spool, counters, notices)
-    listener = Listener(settings, buffer, counters)
+    listener = Listener(settings, buffer, counters, limit)
     try:
         await listener.start()
     except OSError as error:

@@ -100,19 +100,31 @@ class TcpReceiver(asyncio.Protocol):
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 ACCEPT_PAUSE_SECONDS = 0.5  # how long accepting rests at the connection bound or out of file descriptors
 EPISODE_QUIET_SECONDS = 2.0  # an episode of pauses ends once accepting has gone this long without one
+OWN_DESCRIPTORS = 48  # kept for the collector itself: sockets, MariaDB connections, spool and load files, imports
+
+
+def connection_bound(max_connections: int, open_files_limit: int) -> tuple[int, str]:
+    """How many TCP connections to hold open, and the setting that bounds it, leaving OWN_DESCRIPTORS free."""
+    if open_files_limit == resource.RLIM_INFINITY or open_files_limit - OWN_DESCRIPTORS >= max_connections:
+        return max_connections, "SIEM_MAX_TCP_CONNECTIONS"
+    return max(1, open_files_limit - OWN_DESCRIPTORS), "the open-files limit"
 
 
 class Listener:
     """Owns both sockets, the open TCP connections and the flow control between them and the buffer.
 
     TCP connections are accepted here rather than by asyncio's server, so that at
-    SIEM_MAX_TCP_CONNECTIONS or when the process runs out of file descriptors it
+    SIEM_MAX_TCP_CONNECTIONS, at the open-files limit less what the collector needs
+    itself, or when the process runs out of file descriptors anyway it
     stops accepting for a moment, new connections waiting in the kernel's queue,
     and says so once per episode instead of once per attempt.
     """
 
-    def __init__(self, settings: Settings, buffer: Buffer, counters: Counters) -> None:
+    def __init__(
+        self, settings: Settings, buffer: Buffer, counters: Counters, open_files_limit: int = resource.RLIM_INFINITY
+    ) -> None:
         self.settings = settings
+        self.bound, self._bound_by = connection_bound(settings.max_tcp_connections, open_files_limit)
         self.buffer = buffer
         self.counters = counters
         self.connections: set[TcpReceiver] = set()
@@ -142,11 +154,8 @@ class Listener:
     def _accept(self) -> None:
         """Accept waiting connections, up to the bound; rest for a moment at the bound or when out of descriptors."""
         for _ in range(100):  # then let the event loop read what is already connected
-            if self.accepted >= self.settings.max_tcp_connections:
-                self._pause(
-                    f"{self.settings.max_tcp_connections} TCP connections are open, the limit"
-                    " (SIEM_MAX_TCP_CONNECTIONS)"
-                )
+            if self.accepted >= self.bound:
+                self._pause(f"{self.bound} TCP connections are open, the limit ({self._bound_by})")
                 return
             try:
                 conn, _ = self._tcp_socket.accept()  # type: ignore[union-attr]

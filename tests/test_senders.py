@@ -11,7 +11,7 @@ import pymysql
 import pytest
 
 from tests.conftest import fetch, wait_for
-from tests.servers import CollectorProcess, lf_framed, octet_counted, send_tcp
+from tests.servers import CollectorProcess, lf_framed, octet_counted, send_tcp, send_udp
 
 MAX = 8192
 CUT_NOTICE = "SELECT message FROM messages WHERE program = 'siem-collector' AND message LIKE 'cut % TCP messages%'"
@@ -92,20 +92,25 @@ def test_at_the_connection_limit_new_senders_wait_and_the_pause_is_logged_once(
     collector.wait_for_log("accepting TCP connections again")
 
 
-def test_out_of_file_descriptors_backs_off_quietly_and_recovers(
+def test_a_low_open_files_limit_bounds_connections_and_leaves_the_collector_its_own_descriptors(
     start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
 ) -> None:
-    """At a hard limit of 64 open files, 100 idle connections cost one log line; normal senders get through after."""
+    """At a hard limit of 64 open files, 100 idle connections cost one log line and no descriptor error."""
     collector = start_collector(open_files=64)
-    assert "open-files limit is 64, below SIEM_MAX_TCP_CONNECTIONS" in collector.output()
+    assert "open-files limit is 64, below SIEM_MAX_TCP_CONNECTIONS (4096) plus the 48" in collector.output()
+    assert "holding at most 16 TCP connections" in collector.output()
     with idle_connections(collector.port, 100):
-        collector.wait_for_log("not accepting TCP connections for now: out of file descriptors")
+        collector.wait_for_log("not accepting TCP connections for now: 16 TCP connections are open, the limit"
+                               " (the open-files limit)")  # fmt: skip
+        send_udp(collector.port, b"<13>Nov 17 08:00:00 router app: while full")
+        wait_for(db, "SELECT COUNT(*) FROM messages WHERE message = 'while full'", 1)
         time.sleep(2)
         log = collector.output()
-        assert log.count("out of file descriptors") == 1
-        assert "Too many open files" not in log.replace("out of file descriptors (Too many open files)", "")
+        assert log.count("not accepting TCP connections") == 1
+        assert "Too many open files" not in log
     send_tcp(collector.port, lf_framed(*(b"<13>Nov 17 08:00:00 router app: normal %d" % i for i in range(50))))
     assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE message LIKE 'normal %'", 50) == 50
+    assert "Too many open files" not in collector.output()
 
 
 @pytest.mark.parametrize(
