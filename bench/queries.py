@@ -21,7 +21,9 @@ import pymysql
 
 from bench import ACCOUNTS
 from collector import db as collector_db
+from collector import partitions
 from collector.rankings import rank_hours
+from collector.retention import storage_sizes
 from collector.rows import by_hour, count_messages, count_ports_and_macs, count_rows, pending_hours
 from siemctl import dashboards
 from siemctl.macros import expand
@@ -39,6 +41,14 @@ START = NOW - timedelta(days=30)
 
 def _tsv(rows: list[tuple]) -> bytes:
     return ("\n".join("\t".join("\\N" if v is None else str(v) for v in row) for row in rows) + "\n").encode()
+
+
+def make_days(server: MariaDBServer) -> None:
+    """The day partitions the collector keeps, made before loading 30 days (splitting them later copies every row)."""
+    connection = server.connect("siem")
+    for table in ("packetfilter", "messages", "addrwatch"):
+        partitions.maintain(connection, table, partitions.day_of(NOW), None, first_day=partitions.day_of(START))
+    connection.close()
 
 
 def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
@@ -143,27 +153,33 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
 
 
 def storage(server: MariaDBServer) -> list[str]:
-    """Bytes on disk per raw row, and what the rollups add, from InnoDB's own statistics after the fill."""
+    """Bytes on disk per raw row, and what the rollups add: the files' allocated size after every change is written."""
     connection = server.connect("siem")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'siem'")
-        for (name,) in cursor.fetchall():
-            cursor.execute(f"ANALYZE TABLE `{name}`")  # sizes as they are now, not as last sampled
-            cursor.fetchall()
-        cursor.execute(
-            "SELECT table_name, data_length, index_length FROM information_schema.tables"
-            " WHERE table_schema = 'siem' AND data_length IS NOT NULL ORDER BY data_length + index_length DESC"
-        )
-        sizes = cursor.fetchall()
+        cursor.execute("FLUSH TABLES messages, packetfilter, addrwatch FOR EXPORT")
+        cursor.execute("UNLOCK TABLES")
+        cursor.execute("SELECT table_name, data_length + index_length FROM information_schema.tables"
+                       " WHERE table_schema = 'siem' AND table_type = 'BASE TABLE'")  # fmt: skip
+        logical = {name: int(size or 0) for name, size in cursor.fetchall()}
+        sizes: dict[str, int] = {}
+        for size in storage_sizes(connection):
+            sizes[size.table] = sizes.get(size.table, 0) + size.allocated
         rows = {}
         for table in ("packetfilter", "messages"):
             cursor.execute(f"SELECT COUNT(*) FROM {table}")
             rows[table] = cursor.fetchone()[0]
     connection.close()
-    lines = ["| table | rows | data MB | index MB | bytes/row (data + index) |", "|---|---|---|---|---|"]
-    for name, data, index in sizes:
-        per_row = f"{data / rows[name]:.0f} + {index / rows[name]:.0f}" if name in rows else ""
-        lines.append(f"| {name} | {rows.get(name, '')} | {data / 2**20:.1f} | {index / 2**20:.1f} | {per_row} |")
+    lines = [
+        "| table | rows | on disk MB | pages before compression MB | bytes/row on disk |",
+        "|---|---|---|---|---|",
+    ]
+    for name, allocated in sorted(sizes.items(), key=lambda item: -item[1]):
+        per_row = f"{allocated / rows[name]:.0f}" if rows.get(name) else ""
+        before = logical.get(name, 0) / 2**20
+        lines.append(f"| {name} | {rows.get(name, '')} | {allocated / 2**20:.1f} | {before:.1f} | {per_row} |")
+    total = sum(sizes.values())
+    per_packet = total / max(rows["packetfilter"], 1)
+    lines.append(f"| all tables | | {total / 2**20:.1f} | | {per_packet:.0f} per firewall row |")
     return lines
 
 
@@ -281,6 +297,7 @@ def main() -> int:
         token = "bench-token-" + str(os.getpid())
         env = server.init_database(**ACCOUNTS)
         began = time.monotonic()
+        make_days(server)
         counts = fill(server, work)
         fill_seconds = time.monotonic() - began
         disk = storage(server)

@@ -49,9 +49,15 @@ def encode(rows: list[tuple]) -> bytes:
 
 
 def statement(table: str, columns: tuple[str, ...], path: str) -> str:
-    """The LOAD DATA statement reading `path` into the named columns (names are constants, never input)."""
+    """The LOAD DATA statement reading `path` into the named columns, numbering rows on from @siem_id.
+
+    Names are constants, never input.
+    """
     names = ", ".join(f"`{column}`" for column in columns)
-    return f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE `{table}` CHARACTER SET utf8mb4 ({names})"
+    return (
+        f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE `{table}` CHARACTER SET utf8mb4 ({names})"
+        " SET id = (@siem_id := @siem_id + 1)"
+    )
 
 
 class MemoryFile:

@@ -89,6 +89,17 @@ _BULK = {
     PACKETFILTER: ("packetfilter", PACKETFILTER_COLUMNS),
     ADDRWATCH: ("addrwatch", ADDRWATCH_COLUMNS),
 }
+# The same with the id the writer numbers each row with (`first_ids`), for the INSERT paths.
+_NUMBERED = {sql: _insert(table, ("id", *columns)) for sql, (table, columns) in _BULK.items()}
+_TABLE_CHANGED = 1412  # "Table definition has changed, please retry transaction"
+_CHANGED_RETRIES = 3
+
+
+def table_changed(error: BaseException) -> bool:
+    """A transaction that began before a partition was added or dropped: retry it, nothing is wrong."""
+    return bool(error.args) and error.args[0] == _TABLE_CHANGED
+
+
 # LOAD DATA LOCAL switched off on the server (local_infile=OFF), or the file unreadable here (no /proc)
 _LOAD_REFUSED = {1148, 4166, 1017}
 
@@ -135,19 +146,56 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}{hint}"
 
 
+def _query(connection: pymysql.connections.Connection, sql: str) -> list[tuple]:
+    """One read in its own transaction, retried if a partition changed under it; DatabaseDown if it fails."""
+    for retry in range(_CHANGED_RETRIES + 1):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+                rows = list(cursor.fetchall())
+            connection.commit()
+        except (pymysql.err.MySQLError, OSError) as error:
+            _rollback(connection)
+            if table_changed(error) and retry < _CHANGED_RETRIES:
+                continue
+            raise DatabaseDown(describe(error)) from error
+        return rows
+    return []
+
+
 def load_inventory(connection: pymysql.connections.Connection) -> list[tuple]:
     """Each known device's (mac, last_ipv4, last_ipv6, hostname), to notice changes without queries."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT mac, last_ipv4, last_ipv6, hostname FROM devices")
-            rows = list(cursor.fetchall())
-        connection.commit()
-    except (pymysql.err.MySQLError, OSError) as error:
-        raise DatabaseDown(describe(error)) from error
-    return rows
+    return _query(connection, "SELECT mac, last_ipv4, last_ipv6, hostname FROM devices")
 
 
 Statements = list[tuple[str, list[tuple]]]
+
+
+class RowIds:
+    """Numbers the log tables' rows in the writer rather than through AUTO_INCREMENT.
+
+    Dropping or reorganising a day partition can set a partitioned table's counter
+    back below ids still stored, and the next rows would then collide with them;
+    the collector is the log tables' one writer, so its own count cannot.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+
+    def load(self, connection: pymysql.connections.Connection) -> None:
+        """Continue after the highest id stored in each table (on every connect: someone may have imported rows)."""
+        for sql, (table, _) in _BULK.items():
+            (highest,) = _query(connection, f"SELECT MAX(id) FROM `{table}`")[0]
+            self._next[sql] = max(self._next.get(sql, 1), int(highest or 0) + 1)
+
+    def reserve(self, statements: Statements) -> dict[str, int]:
+        """The first id of each log-table statement's rows; ids of a batch that is not stored are simply skipped."""
+        first = {}
+        for sql, rows in statements:
+            if sql in _BULK and rows:
+                first[sql] = self._next[sql]
+                self._next[sql] += len(rows)
+        return first
 
 
 def encode_bulk(statements: Statements) -> dict[str, bytes]:
@@ -158,7 +206,10 @@ def encode_bulk(statements: Statements) -> dict[str, bytes]:
 
 
 def store(
-    connection: pymysql.connections.Connection, statements: Statements, encoded: dict[str, bytes] | None = None
+    connection: pymysql.connections.Connection,
+    statements: Statements,
+    ids: RowIds,
+    encoded: dict[str, bytes] | None = None,
 ) -> int:
     """Run every (statement, rows) in one transaction; return how many rows had to be rejected.
 
@@ -168,11 +219,15 @@ def store(
     value MariaDB refuses (a data or integrity error) is an error: the batch is
     then inserted row by row and only the offending rows are skipped. Any other
     error means the database is down. `encoded` holds text `encode_bulk` made
-    beforehand, so the writer thread only waits on MariaDB.
+    beforehand, so the writer thread only waits on MariaDB. The log tables' rows
+    are numbered by `ids`, the same in every attempt.
     """
-    for bulk_load in (bulk_available(), False):
+    first_ids = ids.reserve(statements)
+    attempts, attempt, retries = (bulk_available(), False), 0, 0
+    while attempt < len(attempts):
+        bulk_load = attempts[attempt]
         try:
-            _run(connection, statements, bulk_load, encoded or {})
+            _run(connection, statements, first_ids, bulk_load, encoded or {})
             connection.commit()
             if bulk_load:
                 _bulk_works_again()
@@ -180,15 +235,31 @@ def store(
         except _LoadNotClean as problem:
             log.warning("LOAD DATA was not clean (%s); writing the batch as INSERTs", problem)
             _rollback(connection)
+            attempt += 1
         except (pymysql.err.DataError, pymysql.err.IntegrityError):
             _rollback(connection)
             break
         except (pymysql.err.MySQLError, OSError, _LoadUnavailable) as error:
             _rollback(connection)
+            if table_changed(error) and retries < _CHANGED_RETRIES:
+                retries += 1  # a day partition was added or dropped meanwhile: the same batch again, not an outage
+                continue
             if bulk_load and _refused_load(error):
+                attempt += 1
                 continue
             raise DatabaseDown(describe(error)) from error
-    return _store_row_by_row(connection, statements)
+    return _store_row_by_row(connection, _numbered(statements, first_ids))
+
+
+def _numbered(statements: Statements, first_ids: dict[str, int]) -> Statements:
+    """The statements with each log-table row carrying its id, for the INSERT paths."""
+    numbered = []
+    for sql, rows in statements:
+        if sql in _NUMBERED:
+            numbered.append((_NUMBERED[sql], [(first_ids[sql] + i, *row) for i, row in enumerate(rows)]))
+        else:
+            numbered.append((sql, rows))
+    return numbered
 
 
 BULK_RETRY_SECONDS = 30.0
@@ -232,7 +303,11 @@ def _bulk_works_again() -> None:
 
 
 def _run(
-    connection: pymysql.connections.Connection, statements: Statements, bulk_load: bool, encoded: dict[str, bytes]
+    connection: pymysql.connections.Connection,
+    statements: Statements,
+    first_ids: dict[str, int],
+    bulk_load: bool,
+    encoded: dict[str, bytes],
 ) -> None:
     """Send every statement of a batch, without committing."""
     with connection.cursor() as cursor:
@@ -241,7 +316,7 @@ def _run(
                 continue
             target = _BULK.get(sql) if bulk_load else None
             if target is None:
-                cursor.executemany(sql, rows)
+                cursor.executemany(*_numbered([(sql, rows)], first_ids)[0])
                 continue
             table, columns = target
             try:
@@ -249,10 +324,14 @@ def _run(
                 data = bulk.MemoryFile(payload if payload is not None else bulk.encode(rows))
             except OSError as error:
                 raise _LoadUnavailable(f"memfd_create: {error}") from error
+            cursor.execute("SET @siem_id = %s", (first_ids[sql] - 1,))
             with data:
                 cursor.execute(bulk.statement(table, columns, data.path))
             if cursor.warning_count or cursor.rowcount != len(rows):
-                raise _LoadNotClean(f"{table}: {cursor.rowcount} of {len(rows)} rows, {cursor.warning_count} warnings")
+                loaded, warnings = cursor.rowcount, cursor.warning_count
+                cursor.execute("SHOW WARNINGS LIMIT 1")
+                first = " ".join(str(value) for value in cursor.fetchone() or ())
+                raise _LoadNotClean(f"{table}: {loaded} of {len(rows)} rows, {warnings} warnings, first: {first}")
 
 
 def _store_row_by_row(connection: pymysql.connections.Connection, statements: Statements) -> int:

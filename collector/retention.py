@@ -1,13 +1,15 @@
-"""Retention: delete rows older than each table's limit, in small chunks, so neither MariaDB nor ingest stalls."""
+"""Retention: drop whole days of the log tables past their limit or the size cap; trim other tables in chunks."""
 
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pymysql
 
-from collector import db
+from collector import db, partitions
 from collector.notices import Notices
 from collector.settings import Settings
 from collector.syslog import Severity
@@ -15,16 +17,19 @@ from collector.syslog import Severity
 log = logging.getLogger(__name__)
 CHUNK = 5000
 _PAUSE_SECONDS = 0.05  # between chunks: room for the writer's transactions
-RAW_TABLES = ("messages", "packetfilter", "addrwatch")  # what the size cap trims, oldest first
+RAW_TABLES = ("messages", "packetfilter", "addrwatch")  # partitioned by day; what the size cap trims, oldest first
 _CAP_TARGET = 0.95  # trim to 5% under the cap, so it is not trimmed again a few minutes later
 _MB = 1024 * 1024
+_HOLE_CHECK_BYTES = 32 * _MB  # below this much log data, compression cannot be told apart from file slack
+_NO_HOLES_RATIO = 0.9  # page-compressed files this close to their size on disk are not being punched
 
 
 class Janitor(threading.Thread):
-    """Every SIEM_RETENTION_CHECK_SECONDS, trims each table to its retention (0 days = keep forever).
+    """Keeps the log tables' day partitions ahead and trims every table to its retention (0 days = keep forever).
 
-    Deletes go through the timestamp index in chunks of 5000 rows, each its own
-    transaction, so locks are short; the device inventory itself is never trimmed.
+    The three log tables lose whole days: a partition dropped is gone at once, with no
+    long delete on a slow disk. Other tables are deleted from in chunks of 5000 rows,
+    each its own transaction, so locks are short; the device inventory is never trimmed.
     """
 
     def __init__(self, settings: Settings, notices: Notices) -> None:
@@ -32,65 +37,128 @@ class Janitor(threading.Thread):
         self._settings = settings
         self._notices = notices
         self._stop_event = threading.Event()
+        self._warned: set[str] = set()  # conditions already logged, so each is said once
 
     def stop(self) -> None:
         """Finish after the current chunk."""
         self._stop_event.set()
 
     def run(self) -> None:
-        """Wait (at most a minute) so start-up and its spool replay go first, then trim every round until stopped."""
+        """Create today's partitions at once; then, after start-up and its spool replay (at most a minute), trim."""
+        self._round(self.prepare)
         if self._stop_event.wait(min(self._settings.retention_check_seconds, 60.0)):
             return
         while True:
-            try:
-                self.trim()
-            except (db.DatabaseDown, pymysql.err.MySQLError, OSError) as error:
-                log.warning("retention skipped this round: %s", error)
+            self._round(self.trim)
             if self._stop_event.wait(self._settings.retention_check_seconds):
                 return
 
-    def trim(self) -> dict[str, int]:
-        """One round over every table with a limit; return rows deleted per table."""
-        deleted: dict[str, int] = {}
+    def _round(self, work: Callable[[], object]) -> None:
+        """Run one round of work; a database that is away or busy only postpones it."""
+        try:
+            work()
+        except (db.DatabaseDown, pymysql.err.MySQLError, OSError) as error:
+            log.warning("retention skipped this round: %s", error)
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        """Log a lasting condition the first time it is seen."""
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(message, *args)
+
+    def prepare(self) -> None:
+        """Day partitions for today and the days ahead, and old-dated rows split into their days."""
         connection = db.connect(self._settings)
         try:
+            self._maintain(connection, datetime.now(UTC).replace(tzinfo=None))
+        finally:
+            connection.close()
+
+    def _maintain(self, connection: pymysql.connections.Connection, now: datetime) -> None:
+        today = partitions.day_of(now)
+        for table in RAW_TABLES:
+            days = self._settings.retention_days.get(table, 0)
+            cutoff = partitions.day_of(now - timedelta(days=days)) if days > 0 else None
+            if not partitions.maintain(connection, table, today, cutoff):
+                self._warn_once(
+                    f"unpartitioned {table}",
+                    "%s is not partitioned by day (a database from before): run `make upgrade-db`;"
+                    " until then retention deletes its rows in chunks",
+                    table,
+                )
+
+    def trim(self) -> dict[str, int]:
+        """One round: partitions, then every table with a limit, then the size cap; return rows deleted per table."""
+        deleted: dict[str, int] = {}
+        now = datetime.now(UTC).replace(tzinfo=None)
+        connection = db.connect(self._settings)
+        try:
+            self._maintain(connection, now)
             for table, days in self._settings.retention_days.items():
                 if days > 0 and not self._stop_event.is_set():
-                    cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
-                    deleted[table] = self._trim_table(connection, table, cutoff)
+                    cutoff = now - timedelta(days=days)
+                    if table in RAW_TABLES:  # whole days: the partitions, then what an unsplit one holds
+                        cutoff = partitions.day_of(cutoff)
+                        old = partitions.expired(partitions.read(connection, table), cutoff)
+                        deleted[table] = partitions.drop(connection, table, old)
+                        deleted[table] += self._trim_table(connection, table, cutoff)
+                    else:
+                        deleted[table] = self._trim_table(connection, table, cutoff)
             for table, count in deleted.items():
                 if count:
                     self._notices.emit(
                         Severity.INFO, "retention: deleted %d %s rows older than %d days",
                         count, table, self._settings.retention_days[table],
                     )  # fmt: skip
+            sizes = storage_sizes(connection)
+            if compression_works(sizes) is False:
+                self._warn_once(
+                    "holes",
+                    "page compression saves no space: the filesystem under MariaDB's data directory does not"
+                    " punch holes (ext4, XFS and btrfs do); the log tables take 2-3 times the space they could",
+                )
             if self._settings.max_database_mb > 0 and not self._stop_event.is_set():
-                self._cap(connection)
+                self._cap(connection, sizes, now)
         finally:
             connection.close()
         return deleted
 
-    def _cap(self, connection: pymysql.connections.Connection) -> None:
-        """Over SIEM_MAX_DATABASE_MB: delete the oldest raw rows, across the three log tables, to get under it."""
+    def _cap(self, connection: pymysql.connections.Connection, sizes: list["Size"], now: datetime) -> None:
+        """Over SIEM_MAX_DATABASE_MB: drop the oldest days of the three log tables, together, until under it."""
         limit = self._settings.max_database_mb * _MB
-        sizes, oldest = estimate_sizes(connection)
-        total = sum(sizes.values())
-        if total <= limit or oldest is None:
+        total = sum(size.allocated for size in sizes)
+        if total <= limit:
+            self._warned.discard("cap")
             return
-        raw = sum(sizes[table] for table in RAW_TABLES)
-        excess = total - limit * _CAP_TARGET
-        if raw <= 0:
-            log.warning("size cap: %.0f MB used, but not by log rows the cap may trim", total / _MB)
+        on_disk = {(size.table, size.partition): size.allocated for size in sizes}
+        today = partitions.day_of(now)
+        days: dict[datetime, list[tuple[str, partitions.Partition]]] = {}
+        for table in RAW_TABLES:
+            for part in partitions.read(connection, table):
+                if part.bound is not None and part.bound <= today:  # never today's or later rows
+                    days.setdefault(part.bound, []).append((table, part))
+        chosen: dict[str, list[partitions.Partition]] = {}
+        freed, before = 0, None
+        for bound in sorted(days):
+            if total - freed <= limit * _CAP_TARGET:
+                break
+            for table, part in days[bound]:
+                chosen.setdefault(table, []).append(part)
+                freed += on_disk.get((table, part.name), 0)
+            before = bound
+        if before is None:
+            self._warn_once(
+                "cap",
+                "size cap: the database takes %.0f MB of %.0f MB allowed, and only today's logs and the counts are"
+                " left to drop: raise SIEM_MAX_DATABASE_MB",
+                total / _MB, self._settings.max_database_mb,
+            )  # fmt: skip
             return
-        # Rows are spread over time about evenly: trimming a fraction of the raw bytes
-        # means trimming the same fraction of the time they span, from the oldest end.
-        now = datetime.now(UTC).replace(tzinfo=None)
-        cutoff = oldest + (now - oldest) * min(1.0, excess / raw)
-        removed = {table: self._trim_table(connection, table, cutoff) for table in RAW_TABLES}
+        removed = {table: partitions.drop(connection, table, parts) for table, parts in chosen.items()}
         self._notices.emit(
-            Severity.NOTICE, "size cap: the database held about %.1f MB of %.1f MB allowed; deleted %s older than %s",
+            Severity.NOTICE, "size cap: the database took %.1f MB of %.1f MB allowed; deleted %s from before %s",
             total / _MB, self._settings.max_database_mb,
-            ", ".join(f"{count} {table}" for table, count in removed.items()), cutoff.strftime("%Y-%m-%d %H:%M"),
+            ", ".join(f"{count} {table}" for table, count in removed.items()), before.strftime("%Y-%m-%d"),
         )  # fmt: skip
 
     def _trim_table(self, connection: pymysql.connections.Connection, table: str, cutoff: datetime) -> int:
@@ -108,29 +176,29 @@ class Janitor(threading.Thread):
         return total
 
 
-def estimate_sizes(connection: pymysql.connections.Connection) -> tuple[dict[str, float], datetime | None]:
-    """Bytes per table now, and the oldest raw row's time.
+@dataclass(frozen=True)
+class Size:
+    """One tablespace (a table, or one partition of it): its file's size and the bytes it takes on disk."""
 
-    information_schema's sizes lag behind until InnoDB refreshes its statistics
-    (after about a tenth of a table has changed), so for the log tables the
-    current row count, from the ends of the id range, is multiplied by the
-    bytes per row those statistics give.
-    """
+    table: str
+    partition: str | None
+    file: int
+    allocated: int
+
+
+def storage_sizes(connection: pymysql.connections.Connection) -> list[Size]:
+    """Every tablespace of the database, as it is on disk (compressed pages take less than their size)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_name, data_length + index_length, table_rows FROM information_schema.tables"
-            " WHERE table_schema = DATABASE()"
-        )
-        stats = {name: (int(size or 0), int(rows or 0)) for name, size, rows in cursor.fetchall()}
-        sizes: dict[str, float] = {name: float(size) for name, (size, _) in stats.items()}
-        oldest = None
-        for table in RAW_TABLES:
-            cursor.execute(f"SELECT MIN(id), MAX(id), MIN(timestamp) FROM `{table}`")  # noqa: S608  (constant name)
-            low, high, first = cursor.fetchone()
-            size, counted = stats.get(table, (0, 0))
-            rows = 0 if low is None else high - low + 1
-            sizes[table] = rows * size / max(counted, rows, 1)
-            if first is not None and (oldest is None or first < oldest):
-                oldest = first
+        cursor.execute("CALL siem_storage_sizes()")
+        rows = cursor.fetchall()
     connection.commit()
-    return sizes, oldest
+    return [Size(table, part, int(file or 0), int(allocated or 0)) for table, part, file, allocated in rows]
+
+
+def compression_works(sizes: list[Size]) -> bool | None:
+    """Whether the log tables' compressed pages take less disk than their files' size; None: too little to tell."""
+    logs = [size for size in sizes if size.table in RAW_TABLES]
+    file = sum(size.file for size in logs)
+    if file < _HOLE_CHECK_BYTES:
+        return None
+    return sum(size.allocated for size in logs) < file * _NO_HOLES_RATIO

@@ -77,6 +77,7 @@ class Writer(threading.Thread):
         self._notices = notices
         self._connection: pymysql.connections.Connection | None = None
         self._inventory = Inventory()
+        self._ids = db.RowIds()
         self._next_attempt = 0.0
         self._down_since: float | None = None
         self._failures = 0
@@ -147,7 +148,7 @@ class Writer(threading.Thread):
             (db.DEVICE_EVENTS, changes.events),
         ]
         try:
-            rejected = db.store(self._connection, statements, prepared.encoded)
+            rejected = db.store(self._connection, statements, self._ids, prepared.encoded)
         except db.DatabaseDown as error:
             self._failed(f"lost MariaDB ({error})")
             return False
@@ -208,6 +209,7 @@ class Writer(threading.Thread):
         try:
             self._connection = db.connect(settings)
             self._inventory.load(db.load_inventory(self._connection))
+            self._ids.load(self._connection)
         except db.DatabaseDown as error:
             self._failed(f"MariaDB at {settings.db_host}:{settings.db_port} not available: {error}")
             return False

@@ -6,9 +6,11 @@
 # NAS file manager may do so), the entrypoint runs it as a program instead: it then
 # brings its own docker_process_sql and fails loudly on any error.
 #   collector: INSERT into the log tables, DELETE what retention expires (reading only their
-#              timestamps); upserts the inventory's ingest columns
-#              (MariaDB wants UPDATE on every column an upsert inserts), never the
-#              user's name/known/notes; marks events as notified.
+#              timestamps); EXECUTE on the procedures of 02-storage.sql that split and
+#              drop their day partitions and report disk use (no ALTER, DROP or PROCESS);
+#              upserts the inventory's ingest columns (MariaDB wants UPDATE on every
+#              column an upsert inserts), never the user's name/known/notes; marks
+#              events as notified.
 #   reader:    SELECT on the database, for the API and Grafana.
 #   editor:    (only if SIEM_EDITOR_PASSWORD is set) the API's one write: a device's
 #              name, known flag and notes.
@@ -73,6 +75,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_ports_daily 
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_macs_daily TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_pending TO '${siem_collector_user}'@'%';
 GRANT SELECT ON \`${siem_db}\`.appliance TO '${siem_collector_user}'@'%';
+GRANT EXECUTE ON PROCEDURE \`${siem_db}\`.siem_storage_sizes TO '${siem_collector_user}'@'%';
+GRANT EXECUTE ON PROCEDURE \`${siem_db}\`.siem_split_partition TO '${siem_collector_user}'@'%';
+GRANT EXECUTE ON PROCEDURE \`${siem_db}\`.siem_drop_partitions TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT ON \`${siem_db}\`.devices TO '${siem_collector_user}'@'%';
 GRANT UPDATE (mac, first_seen, last_seen, last_ipv4, last_ipv6, interface, vlan, vendor, hostname, randomised, last_source)
     ON \`${siem_db}\`.devices TO '${siem_collector_user}'@'%';

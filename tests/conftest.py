@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ import pytest
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, free_port
 
 TABLES = ("messages", "packetfilter", "addrwatch")
+FRESH_PARTITIONS = "PARTITION BY RANGE COLUMNS (timestamp) (PARTITION p_future VALUES LESS THAN (MAXVALUE))"
 DERIVED_TABLES = (
     "devices", "device_addresses", "device_events",
     "packetfilter_counts", "messages_counts", "messages_hourly",
@@ -50,6 +52,14 @@ def db(mariadb: MariaDBServer, db_env: dict[str, str]) -> Iterator[pymysql.conne
     with connection.cursor() as cursor:
         for table in TABLES + DERIVED_TABLES:
             cursor.execute(f"TRUNCATE TABLE {table}")
+        # days split off or dropped by an earlier test start over as on a fresh install
+        cursor.execute(
+            "SELECT DISTINCT table_name FROM information_schema.partitions WHERE table_schema = 'siem'"
+            " AND partition_name <> 'p_future' AND (partition_name NOT REGEXP '^p[0-9]{8}$' OR partition_name < %s)",
+            ("p" + f"{datetime.now(UTC):%Y%m%d}",),
+        )
+        for (table,) in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE {table} {FRESH_PARTITIONS}")
     yield connection
     if connection.open:
         connection.close()

@@ -49,6 +49,13 @@ class TestEncoding:
         assert encode([("a\tb", "c\nd", "e\\f", None, True, 7)]) == b"a\\tb\tc\\nd\te\\\\f\t\\N\t1\t7\n"
 
 
+def store(connection: pymysql.connections.Connection, statements: collector_db.Statements) -> int:
+    """Store as the writer does, numbering rows on from the highest id stored."""
+    ids = collector_db.RowIds()
+    ids.load(connection)
+    return collector_db.store(connection, statements, ids)
+
+
 text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=200)
 
 
@@ -60,9 +67,7 @@ def test_any_text_is_stored_exactly(
     """Whatever the characters (tabs, newlines, backslashes, NUL, emoji), the row read back is the row sent."""
     with db.cursor() as cursor:
         cursor.execute("DELETE FROM messages")
-    assert (
-        collector_db.store(writer, [(collector_db.MESSAGES, [message(value, program=program) for value in texts])]) == 0
-    )
+    assert store(writer, [(collector_db.MESSAGES, [message(value, program=program) for value in texts])]) == 0
     stored = fetch(db, "SELECT message, program, timestamp, truncated FROM messages ORDER BY id")
     assert [row["message"] for row in stored] == texts
     assert {(row["program"], row["timestamp"], row["truncated"]) for row in stored} == {(program, STAMP, 0)}
@@ -73,10 +78,7 @@ def test_a_value_mariadb_refuses_costs_only_its_row(
 ) -> None:
     """A port out of its column's range is rejected alone; LOAD DATA would have stored it mangled."""
     rows = [packet(40000), packet(70000), packet(40001)]
-    assert (
-        collector_db.store(writer, [(collector_db.PACKETFILTER, rows), (collector_db.MESSAGES, [message("beside it")])])
-        == 1
-    )
+    assert store(writer, [(collector_db.PACKETFILTER, rows), (collector_db.MESSAGES, [message("beside it")])]) == 1
     assert [row["src_port"] for row in fetch(db, "SELECT src_port FROM packetfilter ORDER BY id")] == [40000, 40001]
     assert fetch(db, "SELECT message FROM messages") == [{"message": "beside it"}]
 
@@ -93,8 +95,8 @@ def test_without_load_data_on_the_server_batches_still_arrive(
     with root.cursor() as cursor:
         cursor.execute("SET GLOBAL local_infile = OFF")
     try:
-        assert collector_db.store(writer, [(collector_db.MESSAGES, [message("one"), message("two")])]) == 0
-        assert collector_db.store(writer, [(collector_db.MESSAGES, [message("three")])]) == 0
+        assert store(writer, [(collector_db.MESSAGES, [message("one"), message("two")])]) == 0
+        assert store(writer, [(collector_db.MESSAGES, [message("three")])]) == 0
     finally:
         with root.cursor() as cursor:
             cursor.execute("SET GLOBAL local_infile = ON")
@@ -118,7 +120,7 @@ def test_out_of_file_descriptors_falls_back_for_a_while_then_loads_again(
         with contextlib.suppress(OSError):
             while True:
                 held.append(os.open("/dev/null", os.O_RDONLY))
-        assert collector_db.store(writer, [(collector_db.MESSAGES, [message("while out of descriptors")])]) == 0
+        assert store(writer, [(collector_db.MESSAGES, [message("while out of descriptors")])]) == 0
     finally:
         for fd in held:
             os.close(fd)
@@ -127,7 +129,7 @@ def test_out_of_file_descriptors_falls_back_for_a_while_then_loads_again(
     time.sleep(0.25)
     assert collector_db.bulk_available() is True
     with writer.cursor() as cursor:  # LOAD DATA reports its row count in the session's info
-        collector_db.store(writer, [(collector_db.MESSAGES, [message("after")])])
+        store(writer, [(collector_db.MESSAGES, [message("after")])])
         cursor.execute("SHOW SESSION STATUS LIKE 'Com_load'")
         loads = int(cursor.fetchone()[1])
     assert loads >= 1

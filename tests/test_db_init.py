@@ -39,6 +39,7 @@ TYPES = (
     "SELECT table_name AS t, LOWER(column_name) AS c, data_type AS d"
     " FROM information_schema.columns WHERE table_schema = 'siem'"
 )
+TABLE_NAMES = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'siem'"
 TIME_INDEXES = (
     "SELECT table_name AS t FROM information_schema.statistics"
     " WHERE table_schema = 'siem' AND seq_in_index = 1 AND column_name = 'timestamp'"
@@ -113,7 +114,33 @@ class TestAccounts:
         assert denied(connection, "UPDATE devices SET name = 'mine'")
         assert denied(connection, "DROP TABLE packetfilter")
         assert denied(connection, "CREATE TABLE evil (id INT)")
+        assert denied(connection, "ALTER TABLE messages DROP PARTITION p_future")
+        assert denied(connection, "ALTER TABLE messages ADD COLUMN evil INT")
+        assert denied(connection, "SELECT * FROM information_schema.innodb_sys_tablespaces")
         connection.close()
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            "CALL siem_drop_partitions('devices', 'p20261201')",
+            "CALL siem_drop_partitions('messages', 'p_future')",
+            "CALL siem_drop_partitions('messages', 'p20261201; DROP TABLE devices')",
+            "CALL siem_split_partition('messages', 'p_future', '2026-12-01) ; DROP TABLE devices; --')",
+            "CALL siem_split_partition('appliance', 'p_future', '2026-12-01')",
+            "CALL siem_split_partition('messages', 'p_future`; DROP TABLE devices; --', '2026-12-01')",
+        ],
+    )
+    def test_collector_partition_procedures_take_only_log_tables_and_day_names(
+        self, mariadb: MariaDBServer, db_env: dict[str, str], call: str
+    ) -> None:
+        """The collector's one way to reshape the log tables refuses anything but a log table and plain days."""
+        connection = mariadb.connect("siem", user="siem_collector", password=db_env["SIEM_COLLECTOR_PASSWORD"])
+        with pytest.raises(pymysql.err.OperationalError, match="not a log table"), connection.cursor() as cursor:
+            cursor.execute(call)
+        connection.close()
+        root = mariadb.connect("siem")
+        assert {row["table_name"] for row in fetch(root, TABLE_NAMES)} >= {"devices", "appliance", *TABLES}
+        root.close()
 
     def test_reader_may_only_read(self, mariadb: MariaDBServer, db_env: dict[str, str]) -> None:
         """The API and Grafana account can SELECT every table and change nothing."""

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pymysql
 
-from collector.retention import RAW_TABLES, estimate_sizes
+from collector.retention import RAW_TABLES, storage_sizes
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, octet_counted, send_tcp
 
@@ -32,7 +32,7 @@ def lines_at(days_ago: int, count: int) -> list[bytes]:
 def test_old_rows_expire_recent_rows_and_devices_stay(
     start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
 ) -> None:
-    """With 30-day limits, 100-day-old rows go (12,002 messages, in chunks); newer rows and the devices stay."""
+    """With 30-day limits, 100-day-old rows go (12,002 messages, one partition dropped); newer rows and devices stay."""
     collector = start_collector(
         SIEM_RETENTION_MESSAGES_DAYS="30", SIEM_RETENTION_ADDRWATCH_DAYS="30", SIEM_RETENTION_DEVICE_EVENTS_DAYS="30",
         SIEM_RETENTION_PACKETFILTER_DAYS="0", SIEM_RETENTION_CHECK_SECONDS="0.5",
@@ -53,31 +53,89 @@ def test_old_rows_expire_recent_rows_and_devices_stay(
         )
         time.sleep(0.2)
     assert reported == 12002, "each round says what it deleted"
+    assert all(name >= day_name(30) for name in partitions_of(db, "messages")), "no partition of expired days is left"
+    assert day_name(100) in partitions_of(db, "packetfilter"), "kept forever, in its own day"
 
 
-def test_size_cap_trims_the_oldest_rows_first(
+def partitions_of(db: pymysql.connections.Connection, table: str) -> list[str]:
+    """The table's partition names, in order."""
+    rows = fetch(
+        db,
+        "SELECT partition_name AS name FROM information_schema.partitions WHERE table_schema = 'siem'"
+        f" AND table_name = '{table}' ORDER BY partition_ordinal_position",
+    )
+    return [row["name"] for row in rows]
+
+
+def day_name(days_ago: int) -> str:
+    """The partition holding the UTC day `days_ago` days back."""
+    return f"p{NOW - timedelta(days=days_ago):%Y%m%d}"
+
+
+def wait_for_partitions(db: pymysql.connections.Connection, names: list[str], timeout: float = 30) -> None:
+    """Wait until every log table has exactly these partitions (the collector maintains them every round)."""
+    deadline = time.monotonic() + timeout
+    while any(partitions_of(db, table) != names for table in RAW_TABLES) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def disk_bytes(db: pymysql.connections.Connection) -> int:
+    """What the database's files take on disk once every change is written out (compressed pages are smaller)."""
+    with db.cursor() as cursor:
+        cursor.execute(f"FLUSH TABLES {', '.join(RAW_TABLES)} FOR EXPORT")
+        cursor.execute("UNLOCK TABLES")
+    return sum(size.allocated for size in storage_sizes(db))
+
+
+def test_partitions_exist_a_week_ahead_and_old_or_future_dated_rows_are_kept_in_days_of_their_own(
     start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
 ) -> None:
-    """Over SIEM_MAX_DATABASE_MB the oldest days of logs go, across tables, until it fits; the newest days stay."""
+    """Today and 7 days ahead get a partition at start; rows from 3 days ago and from 2038 are stored, never refused."""
+    collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
+    ahead = [day_name(-days) for days in range(8)]
+    wait_for_partitions(db, [*ahead, "p_future"])
+    for table in RAW_TABLES:
+        assert partitions_of(db, table) == [*ahead, "p_future"]
+    future = "<4>1 2038-01-19T03:14:07Z router kernel - - - " + PACKET
+    send_tcp(collector.port, octet_counted(*lines_at(3, 10), future.encode()))
+    assert wait_for(db, "SELECT COUNT(*) FROM messages", 13) == 13
+    wait_for_partitions(db, [day_name(3), *ahead, "p_future"])
+    assert partitions_of(db, "messages") == [day_name(3), *ahead, "p_future"]
+    in_day = f"SELECT COUNT(*) AS n FROM messages PARTITION ({day_name(3)})"
+    assert fetch(db, in_day)[0]["n"] == 12, "the old day's rows moved into its partition"
+    assert fetch(db, "SELECT COUNT(*) AS n FROM packetfilter PARTITION (p_future)")[0]["n"] == 1
+    assert fetch(db, "SELECT COUNT(*) AS n FROM packetfilter")[0]["n"] == 2
+    assert "retention skipped" not in collector.output()
+
+
+def test_size_cap_drops_the_oldest_days_first_and_holds(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """Over SIEM_MAX_DATABASE_MB whole days go, oldest first, across tables, until the files fit; the newest stay."""
     days = range(20, 0, -1)
-    collector = start_collector()
+    collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
     send_tcp(collector.port, octet_counted(*[line for day in days for line in lines_at(day, 500)]))
     assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE program = 'app'", 500 * len(days), timeout=60) == 10000
+    every_day = [*(day_name(day) for day in days), *(day_name(-day) for day in range(8)), "p_future"]
+    wait_for_partitions(db, every_day)
+    print("STATE", {t: partitions_of(db, t) for t in RAW_TABLES}, fetch(db, "SELECT COUNT(*) AS n FROM addrwatch"))
     collector.stop()
-    with db.cursor() as cursor:
-        for table in RAW_TABLES:
-            cursor.execute(f"ANALYZE TABLE {table}")
-            cursor.fetchall()
-    full = sum(estimate_sizes(db)[0].values())
-    cap_mb = full * 0.7 / 2**20
+    assert partitions_of(db, "messages") == every_day, "each day has its partition"
+    cap = disk_bytes(db) * 0.7
 
-    collector = start_collector(SIEM_MAX_DATABASE_MB=f"{cap_mb:.3f}", SIEM_RETENTION_CHECK_SECONDS="0.5")
+    collector = start_collector(SIEM_MAX_DATABASE_MB=f"{cap / 2**20:.3f}", SIEM_RETENTION_CHECK_SECONDS="0.5")
     assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE message LIKE 'day-20 %'", 0, timeout=60) == 0
-    assert wait_for(db, "SELECT COUNT(*) FROM addrwatch WHERE timestamp < UTC_TIMESTAMP() - INTERVAL 19 DAY", 0) == 0
+    reported = "SELECT COUNT(*) > 0 FROM messages WHERE program = 'siem-collector' AND message LIKE 'size cap:%'"
+    assert wait_for(db, reported, 1, timeout=10) == 1, "the trim is reported (the notice follows the drops)"
+    collector.stop()
+    assert disk_bytes(db) <= cap, "the files on disk fit under the cap"
     kept = {row["message"].split()[0] for row in fetch(db, "SELECT message FROM messages WHERE program = 'app'")}
     assert {"day-1", "day-2", "day-3"} <= kept, "the newest days stay"
-    assert len(kept) < len(days)
-    reported = "SELECT COUNT(*) > 0 FROM messages WHERE program = 'siem-collector' AND message LIKE 'size cap:%'"
-    assert wait_for(db, reported, 1, timeout=10) == 1, "the trim is reported (the notice follows the deletes)"
+    oldest_kept = max(int(day.split("-")[1]) for day in kept)
+    assert kept == {f"day-{day}" for day in range(1, oldest_kept + 1)}, "the oldest days went first"
+    older = "SELECT COUNT(*) AS n FROM addrwatch WHERE timestamp < UTC_TIMESTAMP() - INTERVAL %s DAY"
+    print("ROWS", fetch(db, "SELECT timestamp, UTC_TIMESTAMP() AS now FROM addrwatch ORDER BY timestamp"))
+    assert fetch(db, older, oldest_kept + 1)[0]["n"] == 0, "the same days go from every log table"
     notice = fetch(db, "SELECT message FROM messages WHERE program = 'siem-collector' AND message LIKE 'size cap:%'")
     assert "MB allowed; deleted" in notice[0]["message"]
+    assert f"from before {NOW - timedelta(days=oldest_kept):%Y-%m-%d}" in notice[0]["message"]

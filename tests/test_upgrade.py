@@ -1,0 +1,81 @@
+"""Upgrade: log tables of the layout before day partitions, filled by the collector, convert in place losslessly."""
+
+from collections.abc import Callable, Iterator
+
+import pymysql
+import pytest
+
+from tests.conftest import TABLES, fetch, wait_for
+from tests.servers import ROOT, CollectorProcess, MariaDBServer, octet_counted, send_tcp
+from tests.test_retention import PACKET, day_name, lines_at, partitions_of
+
+V1_TABLES = ROOT / "tests" / "data" / "log-tables-v1.sql"
+PRIMARY_KEY = (
+    "SELECT GROUP_CONCAT(column_name ORDER BY seq_in_index) AS k FROM information_schema.statistics"
+    " WHERE table_schema = 'siem' AND table_name = %s AND index_name = 'PRIMARY'"
+)
+OPTIONS = "SELECT create_options AS o FROM information_schema.tables WHERE table_schema = 'siem' AND table_name = %s"
+
+
+def passwords(db_env: dict[str, str]) -> dict[str, str]:
+    """The deployment's account passwords, which db-init needs to run again."""
+    return {name: value for name, value in db_env.items() if name.endswith("_PASSWORD") and "ROOT" not in name}
+
+
+@pytest.fixture
+def v1_tables(
+    db: pymysql.connections.Connection, mariadb: MariaDBServer, db_env: dict[str, str]
+) -> Iterator[pymysql.connections.Connection]:
+    """The three log tables as an older release created them; whatever the test does, db-init converts them after."""
+    with db.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"DROP TABLE {table}")
+        for statement in V1_TABLES.read_text().split(";\n"):
+            if "CREATE TABLE" in statement:
+                cursor.execute(statement)
+    yield db
+    mariadb.init_database(**passwords(db_env))
+
+
+def everything(db: pymysql.connections.Connection) -> dict[str, list[dict]]:
+    """Every row of the three log tables, by id."""
+    return {table: fetch(db, f"SELECT * FROM {table} ORDER BY id") for table in TABLES}
+
+
+def test_upgrade_converts_a_collector_filled_database_in_place_and_again_changes_nothing(
+    v1_tables: pymysql.connections.Connection,
+    mariadb: MariaDBServer,
+    db_env: dict[str, str],
+    start_collector: Callable[..., CollectorProcess],
+) -> None:
+    """Rows the collector stored before the upgrade are all there after it, same ids; days get partitions; ids go on."""
+    db = v1_tables
+    collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
+    collector.wait_for_log("messages is not partitioned by day (a database from before): run `make upgrade-db`")
+    future = ("<4>1 2038-01-19T03:14:07Z router kernel - - - " + PACKET).encode()
+    send_tcp(collector.port, octet_counted(*lines_at(40, 300), *lines_at(5, 300), *lines_at(0, 300), future))
+    assert wait_for(db, "SELECT COUNT(*) FROM messages", 907) == 907
+    collector.stop()
+    before = everything(db)
+    assert len(before["packetfilter"]) == 4
+    assert len(before["addrwatch"]) == 3
+
+    mariadb.init_database(**passwords(db_env))
+    assert everything(db) == before, "not a row lost or changed"
+    for table in TABLES:
+        assert fetch(db, PRIMARY_KEY, table)[0]["k"] == "timestamp,id"
+        assert "page_compressed" in fetch(db, OPTIONS, table)[0]["o"].lower()
+        assert partitions_of(db, table) == [day_name(40), day_name(5), day_name(0), "p_future"]
+    assert fetch(db, "SELECT COUNT(*) AS n FROM packetfilter PARTITION (p_future)")[0]["n"] == 1
+
+    mariadb.init_database(**passwords(db_env))
+    assert everything(db) == before, "running it again changes nothing"
+    assert partitions_of(db, "messages") == [day_name(40), day_name(5), day_name(0), "p_future"]
+
+    collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
+    send_tcp(collector.port, octet_counted(*lines_at(0, 10)))
+    assert wait_for(db, "SELECT COUNT(*) FROM messages", 919) == 919
+    highest = max(row["id"] for row in before["messages"])
+    after = fetch(db, "SELECT id FROM messages WHERE id > %s", highest)
+    assert len(after) == 12, "new rows are numbered after the old ones"
+    assert "not partitioned" not in collector.output()
