@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS packetfilter_counts (
     protocol  VARCHAR(8)        NOT NULL COMMENT 'empty when the line named none',
     packets   INT UNSIGNED      NOT NULL,
     PRIMARY KEY (timestamp, host, action, chain, direction, protocol)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- Messages per 5 minutes by host, severity and program, kept like packetfilter_counts: the
 -- log charts over weeks read this instead of every message.
@@ -103,7 +103,7 @@ CREATE TABLE IF NOT EXISTS messages_counts (
     program   VARCHAR(64)       NOT NULL COMMENT 'empty when the message named none',
     messages  INT UNSIGNED      NOT NULL,
     PRIMARY KEY (timestamp, host, severity, program)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- The same per hour: the log charts over weeks read this one.
 CREATE TABLE IF NOT EXISTS messages_hourly (
@@ -113,7 +113,7 @@ CREATE TABLE IF NOT EXISTS messages_hourly (
     program   VARCHAR(64)       NOT NULL COMMENT 'empty when the message named none',
     messages  INT UNSIGNED      NOT NULL,
     PRIMARY KEY (timestamp, host, severity, program)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- Packets per hour by destination port, and by sending MAC, kept by the collector with every batch
 -- like the counts above: the "top ports" and "blocked home devices" rankings over weeks read these.
@@ -126,7 +126,7 @@ CREATE TABLE IF NOT EXISTS packetfilter_ports (
     dst_port  SMALLINT UNSIGNED NOT NULL,
     packets   INT UNSIGNED      NOT NULL,
     PRIMARY KEY (timestamp, host, action, chain, protocol, dst_port)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 CREATE TABLE IF NOT EXISTS packetfilter_macs (
     timestamp DATETIME          NOT NULL COMMENT 'start of the hour, UTC',
@@ -137,7 +137,7 @@ CREATE TABLE IF NOT EXISTS packetfilter_macs (
     packets   INT UNSIGNED      NOT NULL,
     last_seen DATETIME(3)       NOT NULL COMMENT 'newest packet of the hour',
     PRIMARY KEY (timestamp, host, action, chain, mac)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- The same per day (UTC), added up from the hourly rows by the collector once the day's last hour
 -- is ranked (below): rankings over months read 30 rows a month for each port or MAC, not 720.
@@ -150,7 +150,7 @@ CREATE TABLE IF NOT EXISTS packetfilter_ports_daily (
     dst_port  SMALLINT UNSIGNED NOT NULL,
     packets   INT UNSIGNED      NOT NULL,
     PRIMARY KEY (timestamp, host, action, chain, protocol, dst_port)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 CREATE TABLE IF NOT EXISTS packetfilter_macs_daily (
     timestamp DATETIME          NOT NULL COMMENT 'start of the day, UTC',
@@ -161,7 +161,7 @@ CREATE TABLE IF NOT EXISTS packetfilter_macs_daily (
     packets   INT UNSIGNED      NOT NULL,
     last_seen DATETIME(3)       NOT NULL COMMENT 'newest packet of the day',
     PRIMARY KEY (timestamp, host, action, chain, mac)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- Each finished hour's 50 most frequent values of src_ip, dst_ip, src_port and in_interface per
 -- host, action and chain, exactly, and one row (value '') with the rest; ranked by the collector
@@ -176,7 +176,7 @@ CREATE TABLE IF NOT EXISTS packetfilter_top (
     value     VARCHAR(45)       NOT NULL COMMENT 'empty: every value outside the hour''s top 50, or none',
     packets   INT UNSIGNED      NOT NULL,
     PRIMARY KEY (timestamp, field, host, action, chain, value)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- The same per day (UTC), from the day's 24 hourly rankings once the last has been ranked: the top
 -- 50 of their sums, so rankings over months read 30 rows a month instead of 720.
@@ -189,7 +189,7 @@ CREATE TABLE IF NOT EXISTS packetfilter_top_daily (
     value     VARCHAR(45)       NOT NULL COMMENT 'empty: every value outside the day''s top 50, or none',
     packets   INT UNSIGNED      NOT NULL,
     PRIMARY KEY (timestamp, field, host, action, chain, value)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- What the rankings do not yet cover: every hour that received packet-filter rows since it was last
 -- ranked (the writer marks it in the same transaction as the rows), and every day whose hours changed
@@ -200,7 +200,7 @@ CREATE TABLE IF NOT EXISTS packetfilter_pending (
     kind      ENUM('hour', 'day') NOT NULL,
     timestamp DATETIME            NOT NULL COMMENT 'start of the hour or day, UTC',
     PRIMARY KEY (kind, timestamp)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- Replaced by packetfilter_top (field 'src_ip'); the collector ranks its hours again from raw rows.
 DROP TABLE IF EXISTS packetfilter_sources;

@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS appliance (
     name  VARCHAR(64)  NOT NULL,
     value VARCHAR(255) NOT NULL,
     PRIMARY KEY (name)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 INSERT IGNORE INTO appliance (name, value) VALUES ('installed_at', DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:%s'));
 
 -- One row per device (MAC).
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS devices (
     KEY devices_first_seen (first_seen),
     KEY devices_last_seen (last_seen),
     KEY devices_ipv4 (last_ipv4)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- Every address a device used, with when.
 CREATE TABLE IF NOT EXISTS device_addresses (
@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS device_addresses (
     last_seen  DATETIME(3) NOT NULL,
     PRIMARY KEY (mac, ip),
     KEY device_addresses_ip (ip)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- What happened to devices: new device, ip change, mac change, hostname change.
 CREATE TABLE IF NOT EXISTS device_events (
@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS device_events (
     KEY device_events_time (timestamp),
     KEY device_events_mac_time (mac, timestamp),
     KEY device_events_pending (event, notified_at)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- "What is my smart TV trying to reach that the firewall blocks?": drops and rejects
 -- of each device's traffic, with the device's name, vendor and hostname.

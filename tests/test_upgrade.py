@@ -14,6 +14,10 @@ PRIMARY_KEY = (
     "SELECT GROUP_CONCAT(column_name ORDER BY seq_in_index) AS k FROM information_schema.statistics"
     " WHERE table_schema = 'siem' AND table_name = %s AND index_name = 'PRIMARY'"
 )
+PLAIN_TABLES = (
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'siem' AND table_type = 'BASE TABLE'"
+    " AND COALESCE(LOWER(create_options), '') NOT LIKE '%%`page_compressed`=''1''%%'"
+)
 OPTIONS = "SELECT create_options AS o FROM information_schema.tables WHERE table_schema = 'siem' AND table_name = %s"
 
 
@@ -30,6 +34,7 @@ def v1_tables(
     with db.cursor() as cursor:
         for table in TABLES:
             cursor.execute(f"DROP TABLE {table}")
+        cursor.execute("ALTER TABLE devices PAGE_COMPRESSED = 0, PAGE_COMPRESSION_LEVEL = DEFAULT")  # as before
         for statement in V1_TABLES.read_text().split(";\n"):
             if "CREATE TABLE" in statement:
                 cursor.execute(statement)
@@ -67,6 +72,8 @@ def test_upgrade_converts_a_collector_filled_database_in_place_and_again_changes
         assert "page_compressed" in fetch(db, OPTIONS, table)[0]["o"].lower()
         assert partitions_of(db, table) == [day_name(40), day_name(5), day_name(0), "p_future"]
     assert fetch(db, "SELECT COUNT(*) AS n FROM packetfilter PARTITION (p_future)")[0]["n"] == 1
+    plain = fetch(db, PLAIN_TABLES)
+    assert plain == [], "every table is page-compressed, the inventory and counts too"
 
     mariadb.init_database(**passwords(db_env))
     assert everything(db) == before, "running it again changes nothing"
