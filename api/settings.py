@@ -5,7 +5,7 @@ from functools import lru_cache
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from collector.placeholders import is_placeholder
+from common.placeholders import is_placeholder
 
 
 class Settings(BaseSettings):

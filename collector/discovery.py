@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from collector.netfmt import normalise_ip, normalise_mac
+from common.addresses import normalise_ip, normalise_mac
 
 
 @dataclass(slots=True)

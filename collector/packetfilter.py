@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from collector.netfmt import mac_from_link_header, normalise_ip
+from common.addresses import mac_from_link_header, normalise_ip
 
 
 @dataclass(slots=True)

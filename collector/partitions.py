@@ -8,15 +8,16 @@ partition, a router clock in 2038 in p_future) and nothing is ever rejected.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pymysql
 
+from common.store import DAY, FUTURE_PARTITION, day_partition
+
 log = logging.getLogger(__name__)
-DAY = timedelta(days=1)
 AHEAD_DAYS = 7  # partitions exist this many days ahead, so a day never starts in p_future
 HORIZON_DAYS = 400  # no partition is created for rows older than this; they share the first one
-FUTURE = "p_future"
+FUTURE = FUTURE_PARTITION
 LOCK_WAIT_SECONDS = 5  # a partition change waits this long behind a long query, then tries next round
 
 
@@ -35,7 +36,7 @@ def day_of(moment: datetime) -> datetime:
 
 def name_for(bound: datetime) -> str:
     """The partition ending at `bound` is named for the day it holds: p20261201 for rows before 2026-12-02."""
-    return f"p{bound - DAY:%Y%m%d}"
+    return day_partition(bound - DAY)
 
 
 def parse_bound(description: str) -> datetime | None:

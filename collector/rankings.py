@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 import pymysql
 
 from collector import db
-from collector.rollups import DAY, HOUR, NO_VALUE, RANKED_FIELDS, REST, SETTLE, TOP_PER_BUCKET, floor_time
 from collector.settings import Settings
+from common.store import DAY, HOUR, NO_VALUE, RANKED_FIELDS, REST, SETTLE, TOP_PER_BUCKET, floor_time
 
 log = logging.getLogger(__name__)
 ROUND_SECONDS = 60.0

@@ -8,7 +8,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collector.notify_policy import RANDOMISED_POLICIES
-from collector.placeholders import is_placeholder
+from common.placeholders import is_placeholder
 
 # Days each table keeps its rows (0: forever). Devices and their addresses are never trimmed.
 RETENTION_DEFAULTS = {

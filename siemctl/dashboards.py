@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from collector.rollups import NO_VALUE, REST
+from common.store import NO_VALUE, REST
 from siemctl.panels import (
     DATASOURCE,
     barchart,

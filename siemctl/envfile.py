@@ -4,7 +4,7 @@ import os
 import secrets
 from pathlib import Path
 
-from collector.placeholders import is_placeholder
+from common.placeholders import is_placeholder
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_SUFFIXES = ("_PASSWORD", "_TOKEN")

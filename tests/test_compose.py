@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from api.settings import Settings as ApiSettings
-from collector.placeholders import is_placeholder
 from collector.settings import RETENTION_DEFAULTS
 from collector.settings import Settings as CollectorSettings
+from common.placeholders import is_placeholder
 from siemctl import envfile
 from tests.servers import ROOT
 
@@ -199,18 +199,18 @@ def test_every_retention_setting_reaches_the_collector_with_its_default() -> Non
         assert environment.get(name) == f"${{{name}:-{days}}}", name
 
 
-def test_api_image_holds_every_collector_module_the_api_imports() -> None:
-    """The API image copies only a few collector modules; one it imports but lacks would fail at start."""
-    copied = {
-        Path(name).stem
-        for line in (ROOT / "api" / "Dockerfile").read_text().splitlines()
-        if line.startswith("COPY collector/")
-        for name in line.split()[1:-1]
-    }
-    imported = {
-        match.group(1)
-        for path in (ROOT / "api").rglob("*.py")
-        for match in re.finditer(r"^from collector\.(\w+) import", path.read_text(), re.MULTILINE)
-    }
-    assert imported, "the API uses collector modules"
-    assert imported <= copied
+def test_each_image_holds_every_project_package_its_service_imports() -> None:
+    """The API imports nothing of the collector; what both need is in common/, which both images copy."""
+    for service in ("collector", "api"):
+        dockerfile = (ROOT / service / "Dockerfile").read_text()
+        copied = set(re.findall(r"^COPY (\w+)/(?:\*\.py )?\S* /app/\w+/$", dockerfile, re.MULTILINE))
+        imported = {
+            match.group(1)
+            for path in (ROOT / service).rglob("*.py")
+            for match in re.finditer(r"^(?:from|import) (\w+)", path.read_text(), re.MULTILINE)
+            if (ROOT / match.group(1)).is_dir()
+        }
+        assert "common" in imported, service
+        assert imported <= copied | {service}, f"{service} imports {imported - copied} its image lacks"
+    api_imports = "\n".join(path.read_text() for path in (ROOT / "api").rglob("*.py"))
+    assert not re.search(r"^(from|import) collector", api_imports, re.MULTILINE)

@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from collector.discovery import parse_discovery
-from collector.netfmt import mac_from_link_header, normalise_ip, normalise_mac
+from common.addresses import mac_from_link_header, normalise_ip, normalise_mac
 
 # (program, message, expected subset of the record)
 LINES = [

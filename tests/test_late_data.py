@@ -9,7 +9,7 @@ import pymysql
 import pytest
 
 from collector.rankings import rank_hours
-from collector.rollups import DAY, HOUR, floor_time
+from common.store import DAY, HOUR, floor_time
 from siemctl.macros import expand
 from tests.conftest import API_TOKEN, fetch, wait_for
 from tests.servers import CollectorProcess, free_port, octet_counted, send_tcp

@@ -9,8 +9,8 @@ import pymysql
 
 from collector import db as collector_db
 from collector.rankings import rank_hours
-from collector.rollups import DAY, NO_VALUE, TOP_PER_BUCKET, floor_time
 from collector.settings import Settings
+from common.store import DAY, NO_VALUE, TOP_PER_BUCKET, floor_time
 from siemctl import dashboards
 from siemctl.macros import expand
 from tests.conftest import API_TOKEN, fetch, wait_for

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from api.db import DbDep, SettingsDep, connect, like_pattern, query
 from api.deps import TimeRangeDep
 from api.models import Device, DeviceDetail, DeviceUpdate
-from collector.netfmt import normalise_mac
+from common.addresses import normalise_mac
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 

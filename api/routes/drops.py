@@ -24,8 +24,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from api.db import DbDep, query
 from api.deps import TimeRange, TimeRangeDep
 from api.models import DropsSummary, Timeseries, TimeseriesPoint, Top, TopEntry
-from collector.netfmt import normalise_ip
-from collector.rollups import DAY, FIVE_MINUTES, HOUR, NO_VALUE, REST, floor_time
+from common.addresses import normalise_ip
+from common.store import DAY, FIVE_MINUTES, HOUR, NO_VALUE, REST, floor_time
 
 router = APIRouter(prefix="/drops", tags=["drops"])
 

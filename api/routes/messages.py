@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from api.db import DbDep, SettingsDep, like_pattern, query
 from api.deps import TimeRangeDep
 from api.models import MessagePage
-from collector.rollups import FIVE_MINUTES, floor_time
+from common.store import FIVE_MINUTES, floor_time
 
 router = APIRouter(prefix="/messages", tags=["messages"])
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 
 from api.db import DbDep, query
 from api.models import Stats, TableStats
-from collector.rollups import FIVE_MINUTES, HOUR, floor_time
+from common.store import FIVE_MINUTES, HOUR, floor_time
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 

@@ -1,4 +1,4 @@
-"""Intervals of the rollup tables and how long an hour settles before it is ranked: shared by writer and readers."""
+"""Intervals of the rollup tables, the rankings' markers and the log tables' day partitions: one definition for all."""
 
 from datetime import datetime, timedelta
 
@@ -15,3 +15,11 @@ SETTLE = timedelta(minutes=5)  # an hour is ranked once it ended this long ago: 
 def floor_time(moment: datetime, interval: timedelta) -> datetime:
     """The start of the interval holding `moment`; intervals count from midnight UTC, as the tables do."""
     return datetime.min + (moment - datetime.min) // interval * interval
+
+
+FUTURE_PARTITION = "p_future"  # a log table's partition for rows dated after the days created ahead
+
+
+def day_partition(day: datetime) -> str:
+    """The name of the log tables' partition holding a UTC day: p20261201 for rows of 2026-12-01."""
+    return f"p{day:%Y%m%d}"
