@@ -189,7 +189,7 @@ class Size:
 def storage_sizes(connection: pymysql.connections.Connection) -> list[Size]:
     """Every tablespace of the database, as it is on disk (compressed pages take less than their size)."""
     with connection.cursor() as cursor:
-        cursor.execute("CALL siem_storage_sizes()")
+        cursor.execute("SELECT table_name, partition_name, file_bytes, disk_bytes FROM disk_usage")
         rows = cursor.fetchall()
     connection.commit()
     return [Size(table, part, int(file or 0), int(allocated or 0)) for table, part, file, allocated in rows]

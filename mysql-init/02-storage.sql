@@ -7,6 +7,17 @@
 -- it whole or not at all, so an interrupted upgrade leaves the old table and is simply run again;
 -- a converted table is left alone. It copies the table once: budget a few minutes per million rows.
 
+-- What each table and partition of the database the session uses takes on disk, for the readers
+-- (the API's stats, the Home dashboard) and the collector: the real figure needs the PROCESS
+-- privilege, which none of them gets, and information_schema.TABLES counts pages before
+-- compression (2-3 times too much).
+CREATE OR REPLACE SQL SECURITY DEFINER VIEW disk_usage AS
+SELECT SUBSTRING_INDEX(SUBSTRING_INDEX(name, '/', -1), '#', 1) AS table_name,
+       IF(LOCATE('#P#', name) > 0, SUBSTRING_INDEX(name, '#P#', -1), NULL) AS partition_name,
+       file_size AS file_bytes, allocated_size AS disk_bytes
+FROM information_schema.INNODB_SYS_TABLESPACES
+WHERE SUBSTRING_INDEX(name, '/', 1) = DATABASE();
+
 DELIMITER //
 
 CREATE OR REPLACE PROCEDURE siem_storage_v2(IN log_table VARCHAR(64), IN time_key VARCHAR(64))
@@ -43,20 +54,6 @@ BEGIN
         EXECUTE statement;
         DEALLOCATE PREPARE statement;
     END IF;
-END//
-
--- Bytes each table's files take on disk, per partition. information_schema.TABLES reports pages
--- before compression (2-3 times too much); the real figure needs the PROCESS privilege, which the
--- collector does not get: it may call this instead (90-users.sh), for its size cap and to tell
--- whether the filesystem under the data directory punches holes (else compression saves nothing).
-CREATE OR REPLACE PROCEDURE siem_storage_sizes()
-    READS SQL DATA SQL SECURITY DEFINER
-BEGIN
-    SELECT SUBSTRING_INDEX(SUBSTRING_INDEX(name, '/', -1), '#', 1) AS table_name,
-           IF(LOCATE('#P#', name), SUBSTRING_INDEX(name, '#P#', -1), NULL) AS partition_name,
-           file_size, allocated_size
-    FROM information_schema.INNODB_SYS_TABLESPACES
-    WHERE name LIKE CONCAT(DATABASE(), '/%');
 END//
 
 -- The collector's only ways to change the log tables' layout: split a partition into days (the

@@ -6,8 +6,9 @@
 # NAS file manager may do so), the entrypoint runs it as a program instead: it then
 # brings its own docker_process_sql and fails loudly on any error.
 #   collector: INSERT into the log tables, DELETE what retention expires (reading only their
-#              timestamps); EXECUTE on the procedures of 02-storage.sql that split and
-#              drop their day partitions and report disk use (no ALTER, DROP or PROCESS);
+#              timestamps); EXECUTE on the two procedures of 02-storage.sql that split and
+#              drop their day partitions, SELECT on its disk_usage view (no ALTER, DROP or
+#              PROCESS);
 #              upserts the inventory's ingest columns (MariaDB wants UPDATE on every
 #              column an upsert inserts), never the user's name/known/notes; marks
 #              events as notified.
@@ -75,7 +76,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_ports_daily 
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_macs_daily TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_pending TO '${siem_collector_user}'@'%';
 GRANT SELECT ON \`${siem_db}\`.appliance TO '${siem_collector_user}'@'%';
-GRANT EXECUTE ON PROCEDURE \`${siem_db}\`.siem_storage_sizes TO '${siem_collector_user}'@'%';
+GRANT SELECT ON \`${siem_db}\`.disk_usage TO '${siem_collector_user}'@'%';
 GRANT EXECUTE ON PROCEDURE \`${siem_db}\`.siem_split_partition TO '${siem_collector_user}'@'%';
 GRANT EXECUTE ON PROCEDURE \`${siem_db}\`.siem_drop_partitions TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT ON \`${siem_db}\`.devices TO '${siem_collector_user}'@'%';

@@ -355,11 +355,7 @@ def home() -> dict[str, Any]:
             "The oldest message still stored: how far back the dashboards can look.",
         ),
         since("Firewall logs since", "packetfilter", "The oldest firewall line still stored."),
-        stat(
-            "Database size",
-            "SELECT SUM(data_length + index_length) AS size FROM information_schema.tables"
-            " WHERE table_schema = DATABASE()",
-        ),
+        stat("Database size", "SELECT SUM(disk_bytes) AS size FROM disk_usage"),
     ]
     panels[-1]["fieldConfig"]["defaults"]["unit"] = "bytes"
     return dashboard("siem-home", "Home", panels)

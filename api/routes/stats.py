@@ -29,10 +29,7 @@ _COUNTED: dict[str, tuple[str, tuple[tuple[str, timedelta], ...]]] = {
     "messages": ("messages", (("messages_counts", FIVE_MINUTES), ("messages_hourly", HOUR))),
     "packetfilter": ("packets", (("packetfilter_counts", FIVE_MINUTES),)),
 }
-_SIZE = (
-    "SELECT COALESCE(SUM(data_length + index_length), 0) AS bytes"
-    " FROM information_schema.tables WHERE table_schema = DATABASE()"
-)
+_SIZE = "SELECT COALESCE(SUM(disk_bytes), 0) AS bytes FROM disk_usage"  # on disk, after compression
 _RATE = "SELECT COUNT(*) AS n FROM messages WHERE timestamp >= UTC_TIMESTAMP() - INTERVAL 5 MINUTE"
 
 
