@@ -27,7 +27,7 @@ class Stats(BaseModel):
     """What the appliance holds and how fast it is filling."""
 
     tables: dict[str, TableStats]
-    database_bytes: int
+    database_bytes: int = Field(description="what the database's files take on disk, after page compression")
     messages_per_minute: float = Field(description="average over the last 5 minutes, by message time")
 
 
