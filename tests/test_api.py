@@ -207,6 +207,26 @@ class TestNumbers:
         pages = search_pages(client, {"q": "e", "since": "30d", "limit": 1000}, most=50)
         assert len(pages) < 10, "it paged through counts of deleted messages"
 
+    def test_a_page_reaching_past_the_last_day_is_the_whole_range_newest_first(
+        self, client: httpx.Client, db: pymysql.connections.Connection
+    ) -> None:
+        """With fewer messages in the last day than a page, the page goes on into the days before, in order."""
+        with db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO messages (timestamp, received, host, facility, severity, message)"
+                " VALUES (%s, %s, 'nas', 1, 6, %s)",
+                [(BASE - timedelta(days=3, hours=i), BASE, f"old {i}") for i in range(5)],
+            )
+        db.commit()
+        page = ok(client.get("/api/v1/messages", params={"since": "7d", "limit": len(ALL) + 2}))
+        assert [m["message"] for m in page["items"][-2:]] == ["old 0", "old 1"]
+        stamps = [m["timestamp"] for m in page["items"]]
+        assert stamps == sorted(stamps, reverse=True)
+        rest = ok(client.get("/api/v1/messages", params={"since": "7d", "cursor": page["next_cursor"]}))
+        assert [m["message"] for m in rest["items"]] == ["old 2", "old 3", "old 4"]
+        short = ok(client.get("/api/v1/messages", params={"since": "7d", "limit": 3}))  # the last day answers alone
+        assert short["items"] == page["items"][:3]
+
     def test_messages_pages_cover_everything_once(self, client: httpx.Client) -> None:
         """Following next_cursor yields every message exactly once, newest first."""
         seen, cursor = [], None

@@ -75,6 +75,11 @@ def search_floor(db: DbDep, since: datetime, end: datetime, budget: int) -> date
     return None
 
 
+# A newest-first page over a month merges the first rows of every day partition, each a read from
+# disk; when the last day holds a page, it alone answers (the same rows the whole range gives).
+RECENT = timedelta(days=1)
+
+
 @router.get("", response_model=MessagePage)
 def messages(
     db: DbDep,
@@ -118,7 +123,11 @@ def messages(
             conditions.append("timestamp >= %s")
             params.append(floor)
     sql = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(conditions)} ORDER BY timestamp DESC, id DESC LIMIT %s"
-    rows = query(db, sql, [*params, limit + 1])
+    rows = []
+    if floor is None and end - span.since > RECENT:  # the newest rows first from the last day's partitions only
+        rows = query(db, sql.replace(" ORDER BY", " AND timestamp >= %s ORDER BY"), [*params, end - RECENT, limit + 1])
+    if len(rows) <= limit:  # fewer there than a page: the whole range (every day partition) decides
+        rows = query(db, sql, [*params, limit + 1])
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1]["timestamp"], rows[-1]["id"])
