@@ -25,6 +25,7 @@ from collector import partitions
 from collector.rankings import rank_hours
 from collector.retention import storage_sizes
 from collector.rows import by_hour, count_messages, count_ports_and_macs, count_rows, pending_hours
+from common.store import DAY, floor_time
 from siemctl import dashboards
 from siemctl.macros import expand
 from tests.servers import ROOT, MariaDBServer, free_port
@@ -47,7 +48,7 @@ def make_days(server: MariaDBServer) -> None:
     """The day partitions the collector keeps, made before loading 30 days (splitting them later copies every row)."""
     connection = server.connect("siem")
     for table in ("packetfilter", "messages", "addrwatch"):
-        partitions.maintain(connection, table, partitions.day_of(NOW), None, first_day=partitions.day_of(START))
+        partitions.maintain(connection, table, floor_time(NOW, DAY), None, first_day=floor_time(START, DAY))
     connection.close()
 
 

@@ -148,19 +148,19 @@ def describe(error: BaseException) -> str:
 
 def _query(connection: pymysql.connections.Connection, sql: str) -> list[tuple]:
     """One read in its own transaction, retried if a partition changed under it; DatabaseDown if it fails."""
-    for retry in range(_CHANGED_RETRIES + 1):
+    retries = 0
+    while True:
         try:
             with connection.cursor() as cursor:
                 cursor.execute(sql)
                 rows = list(cursor.fetchall())
             connection.commit()
+            return rows
         except (pymysql.err.MySQLError, OSError) as error:
             _rollback(connection)
-            if table_changed(error) and retry < _CHANGED_RETRIES:
-                continue
-            raise DatabaseDown(describe(error)) from error
-        return rows
-    return []
+            if not table_changed(error) or retries == _CHANGED_RETRIES:
+                raise DatabaseDown(describe(error)) from error
+            retries += 1
 
 
 def load_inventory(connection: pymysql.connections.Connection) -> list[tuple]:

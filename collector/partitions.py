@@ -6,18 +6,15 @@ everything later. So every row has a place (an old-dated import lands in the fir
 partition, a router clock in 2038 in p_future) and nothing is ever rejected.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 import pymysql
 
-from common.store import DAY, FUTURE_PARTITION, day_partition
+from common.store import DAY, FUTURE_PARTITION, day_partition, floor_time
 
-log = logging.getLogger(__name__)
 AHEAD_DAYS = 7  # partitions exist this many days ahead, so a day never starts in p_future
 HORIZON_DAYS = 400  # no partition is created for rows older than this; they share the first one
-FUTURE = FUTURE_PARTITION
 LOCK_WAIT_SECONDS = 5  # a partition change waits this long behind a long query, then tries next round
 
 
@@ -27,11 +24,6 @@ class Partition:
 
     name: str
     bound: datetime | None
-
-
-def day_of(moment: datetime) -> datetime:
-    """Midnight starting the moment's UTC day."""
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def name_for(bound: datetime) -> str:
@@ -58,7 +50,7 @@ def future_bounds(partitions: list[Partition], oldest_future: datetime | None, t
     if dated:
         start = max(dated) + DAY
     else:
-        start = min(today, day_of(oldest_future)) + DAY if oldest_future is not None else today + DAY
+        start = min(today, floor_time(oldest_future, DAY)) + DAY if oldest_future is not None else today + DAY
     start = max(start, today - HORIZON_DAYS * DAY + DAY)
     bounds = []
     while start <= end:
@@ -108,7 +100,7 @@ def _first_day_from(
         cursor.execute(sql, (since,))
         (oldest,) = cursor.fetchone()
     connection.commit()
-    return None if oldest is None else day_of(oldest)
+    return None if oldest is None else floor_time(oldest, DAY)
 
 
 def split_bounds(
@@ -148,13 +140,13 @@ def maintain(
     partitions = read(connection, table)
     if not partitions:
         return False
-    if partitions[-1].name == FUTURE:
-        oldest = _first_day_from(connection, table, FUTURE, datetime.min)
+    if partitions[-1].name == FUTURE_PARTITION:
+        oldest = _first_day_from(connection, table, FUTURE_PARTITION, datetime.min)
         if first_day is not None:
             oldest = first_day if oldest is None else min(oldest, first_day)
         bounds = future_bounds(partitions, oldest, today)
         if bounds:
-            _split(connection, table, FUTURE, bounds)
+            _split(connection, table, FUTURE_PARTITION, bounds)
             partitions = read(connection, table)
     horizon = today - HORIZON_DAYS * DAY
     floor = horizon if retention_cutoff is None else max(retention_cutoff, horizon)

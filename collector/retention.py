@@ -13,6 +13,7 @@ from collector import db, partitions
 from collector.notices import Notices
 from collector.settings import Settings
 from collector.syslog import Severity
+from common.store import DAY, floor_time
 
 log = logging.getLogger(__name__)
 CHUNK = 5000
@@ -75,10 +76,10 @@ class Janitor(threading.Thread):
             connection.close()
 
     def _maintain(self, connection: pymysql.connections.Connection, now: datetime) -> None:
-        today = partitions.day_of(now)
+        today = floor_time(now, DAY)
         for table in RAW_TABLES:
             days = self._settings.retention_days.get(table, 0)
-            cutoff = partitions.day_of(now - timedelta(days=days)) if days > 0 else None
+            cutoff = floor_time(now - timedelta(days=days), DAY) if days > 0 else None
             if not partitions.maintain(connection, table, today, cutoff):
                 self._warn_once(
                     f"unpartitioned {table}",
@@ -98,7 +99,7 @@ class Janitor(threading.Thread):
                 if days > 0 and not self._stop_event.is_set():
                     cutoff = now - timedelta(days=days)
                     if table in RAW_TABLES:  # whole days: the partitions, then what an unsplit one holds
-                        cutoff = partitions.day_of(cutoff)
+                        cutoff = floor_time(cutoff, DAY)
                         old = partitions.expired(partitions.read(connection, table), cutoff)
                         deleted[table] = partitions.drop(connection, table, old)
                         deleted[table] += self._trim_table(connection, table, cutoff)
@@ -131,7 +132,7 @@ class Janitor(threading.Thread):
             self._warned.discard("cap")
             return
         on_disk = {(size.table, size.partition): size.allocated for size in sizes}
-        today = partitions.day_of(now)
+        today = floor_time(now, DAY)
         days: dict[datetime, list[tuple[str, partitions.Partition]]] = {}
         for table in RAW_TABLES:
             for part in partitions.read(connection, table):
