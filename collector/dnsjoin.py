@@ -1,0 +1,167 @@
+"""Join a batch's DNS log lines into one record per query; no I/O.
+
+dnsmasq writes a query, then maybe `forwarded`, then one line per record of the
+answer (`reply`, `cached`, `config`...). With `log-queries=extra` every line of a
+query carries its serial and the join is exact; without it a line joins the oldest
+open query for its name from the same router, an IPv4 answer preferring an A query
+and an IPv6 one an AAAA query, and the further records of an answer (a CNAME's
+target, a second address) are recognised as following their first line. unbound's
+reply lines name client, name and type, and join on all three.
+
+A query whose outcome has not arrived yet may be held back (`hold`): the writer
+puts its lines into the next batch, so every batch is complete on its own and a
+spooled batch replays into the same rows.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from collector.dns import FORWARDED, FORWARDED_ONLY, OUTCOME, QUERY, DnsLine
+
+HOLD_SECONDS = 2.0  # how long a query may wait for its outcome line in the next batch
+
+
+@dataclass(slots=True)
+class DnsQuery:
+    """One query with what the log said became of it; `lines` are the batch positions it was made from."""
+
+    timestamp: datetime
+    host: str
+    client: str
+    qtype: str
+    domain: str
+    received: float
+    outcome: str = "unknown"
+    blocked_by: str | None = None
+    upstream: str | None = None
+    answer: str | None = None
+    lines: list[int] = field(default_factory=list)
+    done: bool = False
+
+
+@dataclass(slots=True)
+class _Stream:
+    """What one router's lines left open so far in this batch."""
+
+    by_serial: dict[int, DnsQuery] = field(default_factory=dict)
+    by_domain: dict[str, list[DnsQuery]] = field(default_factory=dict)
+    answered: dict[int, DnsQuery] = field(default_factory=dict)  # extra serials already answered
+    last_outcome: DnsQuery | None = None  # the query the previous line answered: its answer may go on
+
+
+@dataclass(slots=True)
+class Joined:
+    """A batch's queries (held ones left out), the positions of held lines, and lines that joined nothing."""
+
+    queries: list[DnsQuery]
+    held: list[int]
+    unjoined: int
+
+
+def _family(answer: str | None, line: DnsLine) -> str | None:
+    """The query type an answer line fits: A for an IPv4 answer, AAAA for IPv6, None when it cannot tell."""
+    if line.answer is not None:
+        return "AAAA" if ":" in line.answer else "A"
+    if answer is None:
+        return None
+    return {"NODATA-IPv4": "A", "NODATA-IPv6": "AAAA"}.get(answer)
+
+
+def _open_query(stream: _Stream, line: DnsLine, fits: str | None) -> DnsQuery | None:
+    """The open query a forwarded or outcome line belongs to, if any."""
+    if line.serial is not None:
+        return stream.by_serial.get(line.serial)
+    waiting = stream.by_domain.get(line.domain)
+    if not waiting:
+        return None
+    if line.client is not None:  # unbound: client, name and type
+        return next((q for q in waiting if q.client == line.client and q.qtype == line.qtype), None)
+    if fits is not None:
+        return next((q for q in waiting if q.qtype == fits), None)
+    return waiting[0]
+
+
+def _close(stream: _Stream, query: DnsQuery, serial: int | None) -> None:
+    """Take an answered query off the open lists."""
+    query.done = True
+    if serial is not None:
+        stream.by_serial.pop(serial, None)
+        stream.answered[serial] = query
+    waiting = stream.by_domain.get(query.domain)
+    if waiting is not None:
+        waiting.remove(query)
+        if not waiting:
+            del stream.by_domain[query.domain]
+
+
+def join(
+    lines: list[tuple[int, datetime, float, str, DnsLine]], hold_after: float | None = None
+) -> Joined:
+    """Join (position, time, arrival, router, line) tuples, in arrival order.
+
+    Queries still open at the end that arrived at or after `hold_after` (a monotonic
+    arrival time, None: hold nothing) are held; other open ones keep the outcome
+    they reached (forwarded, or unknown).
+    """
+    queries: list[DnsQuery] = []
+    streams: dict[str, _Stream] = {}
+    unjoined = 0
+    for position, moment, received, host, line in lines:
+        stream = streams.get(host)
+        if stream is None:
+            stream = streams[host] = _Stream()
+        if line.kind == QUERY:
+            query = DnsQuery(moment, host, line.client or "", line.qtype or "", line.domain, received)
+            query.lines.append(position)
+            queries.append(query)
+            if line.serial is not None:
+                stream.by_serial[line.serial] = query
+            stream.by_domain.setdefault(line.domain, []).append(query)
+            stream.last_outcome = None
+            continue
+        if line.kind == FORWARDED:
+            query = _open_query(stream, line, None)
+            if query is None:
+                unjoined += 1
+            else:
+                query.lines.append(position)
+                query.upstream = query.upstream or line.upstream
+                query.outcome = FORWARDED_ONLY
+            stream.last_outcome = None
+            continue
+        if line.kind != OUTCOME:
+            continue
+        fits = _family(line.answer, line)
+        query = _open_query(stream, line, fits)
+        if query is None and line.serial is not None:
+            following = stream.answered.get(line.serial)
+        else:  # unbound's lines each stand alone
+            following = stream.last_outcome if query is None and line.client is None else None
+        if query is None and following is not None:  # a further record of an answer already joined
+            following.lines.append(position)
+            following.answer = following.answer or line.answer
+            continue
+        if query is None and line.client is not None and line.qtype:  # unbound with log-replies alone
+            query = DnsQuery(moment, host, line.client, line.qtype, line.domain, received, done=True)
+            queries.append(query)
+        elif query is None:
+            if fits is None or not stream.by_domain.get(line.domain):
+                unjoined += 1
+                stream.last_outcome = None
+                continue
+            query = stream.by_domain[line.domain][0]  # an answer of the other family, with no record before it
+        query.lines.append(position)
+        query.outcome = line.outcome or query.outcome
+        query.blocked_by = line.blocked_by
+        query.answer = line.answer
+        if not query.done:
+            _close(stream, query, line.serial)
+        stream.last_outcome = query
+    held: list[int] = []
+    kept = []
+    for query in queries:
+        if not query.done and hold_after is not None and query.received >= hold_after:
+            held.extend(query.lines)
+        else:
+            kept.append(query)
+    return Joined(kept, sorted(held), unjoined)
