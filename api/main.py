@@ -8,7 +8,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
 from api.deps import require_token
-from api.routes import devices, drops, health, messages, stats
+from api.routes import devices, dns, drops, health, messages, stats
 from api.settings import get_settings
 
 DESCRIPTION = """Read-only summaries of what SIEM@Home collected, for scripts.
@@ -29,7 +29,7 @@ def create_app() -> FastAPI:
     app = FastAPIOffline(title="SIEM@Home API", version="1.0.0", description=DESCRIPTION)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
-    for module in (stats, drops, devices, messages):
+    for module in (stats, drops, devices, dns, messages):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

@@ -159,3 +159,44 @@ class MessagePage(BaseModel):
 
     items: list[Message]
     next_cursor: str | None
+
+
+class DnsTopEntry(BaseModel):
+    """A domain or a device and how many queries it had in the range."""
+
+    value: str = Field(description="the domain, or the device: its MAC, or the address when no device is known")
+    queries: int
+    blocked: int = Field(description="of those, answered by a block list")
+    name: str | None = Field(None, description="the device's name (by=device)")
+    vendor: str | None = None
+    hostname: str | None = None
+
+
+class DnsTop(BaseModel):
+    """The most queried domains, or the most querying devices."""
+
+    since: datetime
+    until: datetime
+    by: str
+    total: int = Field(description="queries in the range matching the filters")
+    entries: list[DnsTopEntry]
+
+
+class DeviceDomain(BaseModel):
+    """A domain one device asked for: first and last time, and how often (kept a year, longer than the queries)."""
+
+    domain: str
+    first_seen: datetime
+    last_seen: datetime
+    queries: int
+    blocked: int
+
+
+class NewDomain(DeviceDomain):
+    """A domain a device asked for the first time in the range."""
+
+    device: str
+    name: str | None
+    vendor: str | None
+    hostname: str | None
+    known: bool | None = Field(description="whether the device is marked known; null without an inventory entry")

@@ -8,6 +8,7 @@ import pymysql
 
 from collector import bulk
 from collector.inventory import DEVICE_COLUMNS
+from collector.owners import DNS_COLUMNS, KEEP
 from collector.rows import ADDRWATCH_COLUMNS, MESSAGE_COLUMNS, PACKETFILTER_COLUMNS
 from collector.settings import Settings
 
@@ -81,6 +82,18 @@ MESSAGES_HOURLY = _insert(
 PACKETFILTER_PENDING = (
     "INSERT INTO packetfilter_pending (kind, timestamp) VALUES (%s, %s) ON DUPLICATE KEY UPDATE kind = kind"
 )
+DNS_QUERIES = _insert("dns_queries", DNS_COLUMNS)
+DNS_HOURLY = _insert(
+    "dns_hourly",
+    ("timestamp", "host", "device", "domain_id", "outcome", "queries"),
+    "queries = queries + VALUES(queries)",
+)
+DNS_DEVICE_DOMAINS = _insert(
+    "dns_device_domains",
+    ("device", "domain_id", "first_seen", "last_seen", "queries", "blocked"),
+    "first_seen = LEAST(first_seen, VALUES(first_seen)), last_seen = GREATEST(last_seen, VALUES(last_seen)), "
+    "queries = queries + VALUES(queries), blocked = blocked + VALUES(blocked)",
+)
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
 # Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE.
@@ -88,6 +101,7 @@ _BULK = {
     MESSAGES: ("messages", MESSAGE_COLUMNS),
     PACKETFILTER: ("packetfilter", PACKETFILTER_COLUMNS),
     ADDRWATCH: ("addrwatch", ADDRWATCH_COLUMNS),
+    DNS_QUERIES: ("dns_queries", DNS_COLUMNS),
 }
 # The same with the id the writer numbers each row with (`first_ids`), for the INSERT paths.
 _NUMBERED = {sql: _insert(table, ("id", *columns)) for sql, (table, columns) in _BULK.items()}
@@ -166,6 +180,57 @@ def _query(connection: pymysql.connections.Connection, sql: str) -> list[tuple]:
 def load_inventory(connection: pymysql.connections.Connection) -> list[tuple]:
     """Each known device's (mac, last_ipv4, last_ipv6, hostname), to notice changes without queries."""
     return _query(connection, "SELECT mac, last_ipv4, last_ipv6, hostname FROM devices")
+
+
+def load_owners(connection: pymysql.connections.Connection) -> list[tuple]:
+    """The inventory's address spans recent enough to name the senders of DNS queries still kept."""
+    return _query(
+        connection,
+        "SELECT mac, ip, first_seen, last_seen FROM device_addresses"
+        f" WHERE last_seen >= UTC_TIMESTAMP() - INTERVAL {KEEP.days} DAY",
+    )
+
+
+class Domains:
+    """Domain names to their `dns_domains` ids, remembered for the most recent names."""
+
+    LIMIT = 20000  # names remembered; about 3 MB
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    def ids(self, connection: pymysql.connections.Connection, names: set[str]) -> dict[str, int]:
+        """The id of every name, adding new names (committed on their own: an unused name is harmless)."""
+        known = self._ids
+        missing = [name for name in names if name not in known]
+        if missing:
+            if len(known) + len(missing) > self.LIMIT:
+                known.clear()
+            try:
+                found = self._select(connection, missing)
+                new = [name for name in missing if name not in found]
+                if new:
+                    with connection.cursor() as cursor:
+                        cursor.executemany("INSERT IGNORE INTO dns_domains (name) VALUES (%s)", [(n,) for n in new])
+                    found.update(self._select(connection, new))
+                connection.commit()
+            except (pymysql.err.MySQLError, OSError) as error:
+                _rollback(connection)
+                raise DatabaseDown(describe(error)) from error
+            known.update(found)
+        return {name: known[name] for name in names}
+
+    @staticmethod
+    def _select(connection: pymysql.connections.Connection, names: list[str]) -> dict[str, int]:
+        """Ids of the names already stored, 500 at a time."""
+        found: dict[str, int] = {}
+        with connection.cursor() as cursor:
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(f"SELECT name, id FROM dns_domains WHERE name IN ({marks})", chunk)
+                found.update(cursor.fetchall())
+        return found
 
 
 Statements = list[tuple[str, list[tuple]]]

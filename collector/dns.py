@@ -71,7 +71,7 @@ def domain_name(text: str) -> str | None:
     """The name as stored: lower case, no trailing dot, at most 253 characters; None if it cannot be one."""
     name = text.rstrip(".").lower()
     if not name:
-        return "." if text == "." or text == "<root>" else None
+        return "." if text in {".", "<root>"} else None
     if len(name) > MAX_DOMAIN or any(c in name for c in " \t\"'\\"):
         return None
     return name
@@ -109,54 +109,60 @@ def parse_dnsmasq(message: str) -> DnsLine | None:
     if len(parts) >= 3 and parts[0].isdigit() and "/" in parts[1]:  # log-queries=extra: "1234 ip/port ..."
         serial = int(parts[0]) if len(parts[0]) <= 18 else None
         parts = parts[2:]
-    if len(parts) < 3:
+    if len(parts) < 4:
         return None
     word = parts[0]
-    if word.startswith("query[") and word.endswith("]") and len(parts) >= 4 and parts[2] == "from":
-        domain = domain_name(parts[1])
-        client = normalise_ip(parts[3])
+    if word.startswith("query[") and word.endswith("]") and parts[2] == "from":
+        domain, client = domain_name(parts[1]), normalise_ip(parts[3])
         if domain is None or client is None:
             return None
         return DnsLine(QUERY, domain, word[6:-1][:10].upper() or None, client, serial)
-    if word == "forwarded" and len(parts) >= 4 and parts[2] == "to":
+    if word == "forwarded" and parts[2] == "to":
         domain = domain_name(parts[1])
         return None if domain is None else DnsLine(FORWARDED, domain, serial=serial, upstream=parts[3][:45])
-    if len(parts) >= 5 and parts[3] == "is" and (blocker := _PIHOLE.get((parts[0], parts[1]))) is not None:
+    return _dnsmasq_outcome(parts, serial)
+
+
+def _dnsmasq_outcome(parts: list[str], serial: int | None) -> DnsLine | None:
+    """An answer line: `reply|cached|config|DHCP|/hosts/file name is answer`, or Pi-hole's `gravity blocked name is`."""
+    blocker = _PIHOLE.get((parts[0], parts[1])) if len(parts) >= 5 and parts[3] == "is" else None
+    if blocker is not None:
         domain = domain_name(parts[2])
-        if domain is None:
-            return None
-        return DnsLine(OUTCOME, domain, serial=serial, outcome=BLOCKED, blocked_by=blocker, answer=parts[4][:45])
-    if len(parts) >= 4 and parts[2] == "is" and (word in ("reply", "cached", "config", "DHCP") or word[0] == "/"):
-        domain = domain_name(parts[1])
-        if domain is None:
-            return None
-        outcome, blocker = _outcome(word, parts[3])
-        answer = parts[3] if normalise_ip(parts[3]) else None
-        return DnsLine(OUTCOME, domain, serial=serial, outcome=outcome, blocked_by=blocker, answer=answer)
-    return None
+        return (
+            None
+            if domain is None
+            else DnsLine(OUTCOME, domain, serial=serial, outcome=BLOCKED, blocked_by=blocker, answer=parts[4][:45])
+        )
+    word = parts[0]
+    if parts[2] != "is" or not (word in ("reply", "cached", "config", "DHCP") or word[0] == "/"):
+        return None
+    domain = domain_name(parts[1])
+    if domain is None:
+        return None
+    outcome, blocker = _outcome(word, parts[3])
+    answer = parts[3] if normalise_ip(parts[3]) else None
+    return DnsLine(OUTCOME, domain, serial=serial, outcome=outcome, blocked_by=blocker, answer=answer)
 
 
 def parse_unbound(message: str) -> DnsLine | None:
     """Parse unbound's `log-queries`, `log-replies` and `log-local-actions` lines (after `[pid:thread] info: `)."""
-    text = message
-    if text.startswith("["):
-        text = text.partition("] ")[2]
+    text = message.partition("] ")[2] if message.startswith("[") else message
     if not text.startswith("info: "):
         return None
     parts = text[6:].split()
-    if len(parts) == 6 and "@" in parts[2]:  # local action: "zone. always_nxdomain 192.168.1.45@52001 name. A IN"
-        client, domain = normalise_ip(parts[2].rpartition("@")[0]), domain_name(parts[3])
-        if client is None or domain is None:
-            return None
-        action = parts[1]
-        outcome, blocker = (BLOCKED, "local-zone") if action in _UNBOUND_BLOCKING else (LOCAL, None)
-        return DnsLine(OUTCOME, domain, parts[4][:10].upper(), client, outcome=outcome, blocked_by=blocker)
-    if len(parts) not in (4, 8) or parts[3] != "IN":
+    local_action = len(parts) == 6 and "@" in parts[2]  # "zone. always_nxdomain 192.168.1.45@52001 name. A IN"
+    if local_action:
+        client, domain, qtype = normalise_ip(parts[2].rpartition("@")[0]), domain_name(parts[3]), parts[4]
+    elif len(parts) in (4, 8) and parts[3] == "IN":
+        client, domain, qtype = normalise_ip(parts[0]), domain_name(parts[1]), parts[2]
+    else:
         return None
-    client, domain = normalise_ip(parts[0]), domain_name(parts[1])
     if client is None or domain is None:
         return None
-    qtype = parts[2][:10].upper()
+    qtype = qtype[:10].upper()
+    if local_action:
+        outcome, blocker = (BLOCKED, "local-zone") if parts[1] in _UNBOUND_BLOCKING else (LOCAL, None)
+        return DnsLine(OUTCOME, domain, qtype, client, outcome=outcome, blocked_by=blocker)
     if len(parts) == 4:
         return DnsLine(QUERY, domain, qtype, client)
     outcome = _UNBOUND_RCODES.get(parts[4], FAILED)

@@ -94,62 +94,69 @@ def _close(stream: _Stream, query: DnsQuery, serial: int | None) -> None:
             del stream.by_domain[query.domain]
 
 
-def join(
-    lines: list[tuple[int, datetime, float, str, DnsLine]], hold_after: float | None = None
-) -> Joined:
-    """Join (position, time, arrival, router, line) tuples, in arrival order.
+class _Joiner:
+    """The queries of one batch and what each router's lines left open."""
 
-    Queries still open at the end that arrived at or after `hold_after` (a monotonic
-    arrival time, None: hold nothing) are held; other open ones keep the outcome
-    they reached (forwarded, or unknown).
-    """
-    queries: list[DnsQuery] = []
-    streams: dict[str, _Stream] = {}
-    unjoined = 0
-    for position, moment, received, host, line in lines:
-        stream = streams.get(host)
+    def __init__(self) -> None:
+        self.queries: list[DnsQuery] = []
+        self.streams: dict[str, _Stream] = {}
+        self.unjoined = 0
+
+    def feed(self, position: int, moment: datetime, received: float, host: str, line: DnsLine) -> None:
+        """Take one line."""
+        stream = self.streams.get(host)
         if stream is None:
-            stream = streams[host] = _Stream()
+            stream = self.streams[host] = _Stream()
         if line.kind == QUERY:
             query = DnsQuery(moment, host, line.client or "", line.qtype or "", line.domain, received)
             query.lines.append(position)
-            queries.append(query)
+            self.queries.append(query)
             if line.serial is not None:
                 stream.by_serial[line.serial] = query
             stream.by_domain.setdefault(line.domain, []).append(query)
             stream.last_outcome = None
-            continue
-        if line.kind == FORWARDED:
+        elif line.kind == FORWARDED:
             query = _open_query(stream, line, None)
             if query is None:
-                unjoined += 1
+                self.unjoined += 1
             else:
                 query.lines.append(position)
                 query.upstream = query.upstream or line.upstream
                 query.outcome = FORWARDED_ONLY
             stream.last_outcome = None
-            continue
-        if line.kind != OUTCOME:
-            continue
+        elif line.kind == OUTCOME:
+            self._outcome(
+                stream,
+                position,
+                DnsQuery(moment, host, line.client or "", line.qtype or "", line.domain, received, done=True),
+                line,
+            )
+
+    def _outcome(self, stream: _Stream, position: int, alone: DnsQuery, line: DnsLine) -> None:
+        """An answer line: the outcome of its open query, a further record of the last answer, or unjoined.
+
+        `alone` is the query it makes when it stands for one by itself (unbound with log-replies only).
+        """
         fits = _family(line.answer, line)
         query = _open_query(stream, line, fits)
-        if query is None and line.serial is not None:
-            following = stream.answered.get(line.serial)
-        else:  # unbound's lines each stand alone
-            following = stream.last_outcome if query is None and line.client is None else None
-        if query is None and following is not None:  # a further record of an answer already joined
-            following.lines.append(position)
-            following.answer = following.answer or line.answer
-            continue
-        if query is None and line.client is not None and line.qtype:  # unbound with log-replies alone
-            query = DnsQuery(moment, host, line.client, line.qtype, line.domain, received, done=True)
-            queries.append(query)
-        elif query is None:
-            if fits is None or not stream.by_domain.get(line.domain):
-                unjoined += 1
+        if query is None:
+            if line.serial is not None:
+                following = stream.answered.get(line.serial)
+            else:  # unbound's lines each stand alone
+                following = stream.last_outcome if line.client is None else None
+            if following is not None:
+                following.lines.append(position)
+                following.answer = following.answer or line.answer
+                return
+            if line.client is not None and line.qtype:  # unbound with log-replies alone
+                query = alone
+                self.queries.append(query)
+            elif fits is not None and stream.by_domain.get(line.domain):
+                query = stream.by_domain[line.domain][0]  # an answer of the other family, nothing before it
+            else:
+                self.unjoined += 1
                 stream.last_outcome = None
-                continue
-            query = stream.by_domain[line.domain][0]  # an answer of the other family, with no record before it
+                return
         query.lines.append(position)
         query.outcome = line.outcome or query.outcome
         query.blocked_by = line.blocked_by
@@ -157,11 +164,23 @@ def join(
         if not query.done:
             _close(stream, query, line.serial)
         stream.last_outcome = query
+
+
+def join(lines: list[tuple[int, datetime, float, str, DnsLine]], hold_after: float | None = None) -> Joined:
+    """Join (position, time, arrival, router, line) tuples, in arrival order.
+
+    Queries still open at the end that arrived at or after `hold_after` (wall-clock
+    seconds; None: hold nothing) are held; other open ones keep the outcome they
+    reached (forwarded, or unknown).
+    """
+    joiner = _Joiner()
+    for line in lines:
+        joiner.feed(*line)
     held: list[int] = []
     kept = []
-    for query in queries:
+    for query in joiner.queries:
         if not query.done and hold_after is not None and query.received >= hold_after:
             held.extend(query.lines)
         else:
             kept.append(query)
-    return Joined(kept, sorted(held), unjoined)
+    return Joined(kept, sorted(held), joiner.unjoined)

@@ -1,4 +1,4 @@
-"""Day partitions of the three log tables: created ahead, split when old-dated rows share one, dropped whole.
+"""Day partitions of the log tables: created ahead, split when old-dated rows share one, dropped whole.
 
 Each table is partitioned by RANGE COLUMNS (timestamp): partition pYYYYMMDD holds the
 rows before the next day, from wherever the partition before it ends, and p_future

@@ -18,7 +18,8 @@ from common.store import DAY, floor_time
 log = logging.getLogger(__name__)
 CHUNK = 5000
 _PAUSE_SECONDS = 0.05  # between chunks: room for the writer's transactions
-RAW_TABLES = ("messages", "packetfilter", "addrwatch")  # partitioned by day; what the size cap trims, oldest first
+RAW_TABLES = ("messages", "packetfilter", "addrwatch", "dns_queries")  # partitioned by day; the size cap trims them
+_TIME_COLUMNS = {"dns_device_domains": "last_seen"}  # what retention goes by, where it is not `timestamp`
 _CAP_TARGET = 0.95  # trim to 5% under the cap, so it is not trimmed again a few minutes later
 _MB = 1024 * 1024
 _HOLE_CHECK_BYTES = 32 * _MB  # below this much log data, compression cannot be told apart from file slack
@@ -28,7 +29,7 @@ _NO_HOLES_RATIO = 0.9  # page-compressed files this close to their size on disk 
 class Janitor(threading.Thread):
     """Keeps the log tables' day partitions ahead and trims every table to its retention (0 days = keep forever).
 
-    The three log tables lose whole days: a partition dropped is gone at once, with no
+    The log tables lose whole days: a partition dropped is gone at once, with no
     long delete on a slow disk. Other tables are deleted from in chunks of 5000 rows,
     each its own transaction, so locks are short; the device inventory is never trimmed.
     """
@@ -125,7 +126,7 @@ class Janitor(threading.Thread):
         return deleted
 
     def _cap(self, connection: pymysql.connections.Connection, sizes: list["Size"], now: datetime) -> None:
-        """Over SIEM_MAX_DATABASE_MB: drop the oldest days of the three log tables, together, until under it."""
+        """Over SIEM_MAX_DATABASE_MB: drop the oldest days of the log tables, together, until under it."""
         limit = self._settings.max_database_mb * _MB
         total = sum(size.allocated for size in sizes)
         if total <= limit:
@@ -165,7 +166,8 @@ class Janitor(threading.Thread):
     def _trim_table(self, connection: pymysql.connections.Connection, table: str, cutoff: datetime) -> int:
         """Delete in chunks until no row is older than cutoff (or we are asked to stop)."""
         total = 0
-        sql = f"DELETE FROM `{table}` WHERE timestamp < %s LIMIT {CHUNK}"  # noqa: S608  (table from settings' fixed keys)
+        column = _TIME_COLUMNS.get(table, "timestamp")
+        sql = f"DELETE FROM `{table}` WHERE `{column}` < %s LIMIT {CHUNK}"  # noqa: S608  (names from fixed keys)
         while not self._stop_event.is_set():
             with connection.cursor() as cursor:
                 removed = cursor.execute(sql, (cutoff,))

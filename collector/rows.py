@@ -7,6 +7,7 @@ from operator import itemgetter
 
 from collector.buffer import Received
 from collector.discovery import parse_discovery
+from collector.dns import DnsLine, is_dns_program, parse_dns
 from collector.inventory import Sighting, is_local_network
 from collector.packetfilter import PacketFilterRecord, parse_packetfilter
 from collector.syslog import parse_syslog
@@ -36,6 +37,7 @@ class Rows:
     packetfilter: list[tuple] = field(default_factory=list)
     addrwatch: list[tuple] = field(default_factory=list)
     sightings: list[Sighting] = field(default_factory=list)
+    dns: list[tuple[int, datetime, float, str, DnsLine]] = field(default_factory=list)  # for dnsjoin.join
 
 
 def _clip(text: str | None, length: int) -> str | None:
@@ -58,9 +60,9 @@ def lan_sighting(packet: PacketFilterRecord, lan_interfaces: frozenset[str]) -> 
 
 
 def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[str] = frozenset()) -> Rows:
-    """Parse each message; every one becomes a `messages` row, some also a packet-filter or discovery row."""
+    """Parse each message; every one becomes a `messages` row, some also a packet-filter, discovery or DNS line."""
     rows = Rows()
-    for item in batch:
+    for position, item in enumerate(batch):
         received = datetime.fromtimestamp(item.received, UTC)
         message = parse_syslog(item.data, received, zone)
         received = received.replace(tzinfo=None)
@@ -88,6 +90,9 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
                         )
                     )
                 continue
+        if is_dns_program(message.program) and (line := parse_dns(message.program, text)) is not None:
+            rows.dns.append((position, message.timestamp, item.received, host, line))
+            continue
         seen = parse_discovery(message.program, text)
         if seen is not None:
             rows.addrwatch.append((

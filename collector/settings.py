@@ -16,6 +16,7 @@ RETENTION_DEFAULTS = {
     "messages_counts": 400, "messages_hourly": 400,
     "packetfilter_ports": 400, "packetfilter_macs": 400, "packetfilter_ports_daily": 400,
     "packetfilter_macs_daily": 400, "packetfilter_top": 90, "packetfilter_top_daily": 400,
+    "dns_queries": 30, "dns_hourly": 30, "dns_device_domains": 365,
 }  # fmt: skip
 
 T = TypeVar("T")
@@ -56,6 +57,7 @@ class Settings:
     retention_days: dict[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
     retention_check_seconds: float = 600.0
     max_database_mb: float = 0.0
+    dns_lines_in_messages: bool = False  # a query's log lines are stored as its dns_queries row only
     log_level: str = "INFO"
 
     @classmethod
@@ -99,6 +101,9 @@ class Settings:
                 "SIEM_RETENTION_CHECK_SECONDS", cls.retention_check_seconds, 0.1, 86400
             ),
             max_database_mb=reader.number("SIEM_MAX_DATABASE_MB", cls.max_database_mb, 0, 10_000_000),
+            dns_lines_in_messages=reader.parse(
+                "SIEM_DNS_LINES_IN_MESSAGES", "false", _boolean, "true or false"
+            ),
             log_level=reader.parse("SIEM_LOG_LEVEL", cls.log_level, _log_level, "one of DEBUG, INFO, WARNING, ERROR"),
         )
         if settings.batch_size > settings.buffer_messages:
@@ -122,6 +127,16 @@ def _randomised_policy(text: str) -> str:
     if policy not in RANDOMISED_POLICIES:
         raise ValueError(text)
     return policy
+
+
+def _boolean(text: str) -> bool:
+    """true/false, yes/no, 1/0, on/off, any case."""
+    value = text.lower()
+    if value in {"true", "yes", "1", "on"}:
+        return True
+    if value in {"false", "no", "0", "off"}:
+        return False
+    raise ValueError(text)
 
 
 def _log_level(text: str) -> str:

@@ -10,8 +10,10 @@ import pymysql
 
 from collector import db
 from collector.buffer import Buffer, Received
+from collector.dnsjoin import HOLD_SECONDS, DnsQuery, join
 from collector.inventory import Inventory
 from collector.notices import Notices
+from collector.owners import AddressOwners, dns_counts, dns_rows
 from collector.rows import (
     Rows,
     build_rows,
@@ -37,11 +39,28 @@ class Prepared(NamedTuple):
     rows: Rows
     statements: db.Statements
     encoded: dict[str, bytes]  # the log tables' rows as LOAD DATA text
+    dns: list[DnsQuery]  # the batch's DNS queries, named and numbered by the writer
+    held: list[Received]  # DNS lines of queries waiting for their outcome: the next batch's first
 
 
-def prepare(batch: list[Received], settings: Settings) -> Prepared:
-    """Parse, count and encode a batch: everything but the inventory, which depends on the batches before."""
+def prepare(batch: list[Received], settings: Settings, hold_after: float | None = None) -> Prepared:
+    """Parse, count and encode a batch: everything but the inventory, which depends on the batches before.
+
+    DNS queries that arrived at or after `hold_after` (wall-clock seconds) and have no
+    outcome yet are taken out of the batch with their lines, to go first into the next.
+    """
     rows = build_rows(batch, settings.zone, settings.lan_interfaces)
+    joined = join(rows.dns, hold_after)
+    held = [batch[position] for position in joined.held]
+    if joined.held:
+        waiting = set(joined.held)
+        batch = [item for position, item in enumerate(batch) if position not in waiting]
+    else:
+        waiting = set()
+    if not settings.dns_lines_in_messages:  # stored as their query's row, with its own shorter retention
+        waiting.update(position for query in joined.queries for position in query.lines)
+    if waiting:
+        rows.messages = [row for position, row in enumerate(rows.messages) if position not in waiting]
     ports, macs = count_ports_and_macs(rows.packetfilter)
     messages = count_messages(rows.messages)
     counts = count_rows(rows.packetfilter)
@@ -56,7 +75,7 @@ def prepare(batch: list[Received], settings: Settings) -> Prepared:
         (db.PACKETFILTER_MACS, macs),
         (db.ADDRWATCH, rows.addrwatch),
     ]
-    return Prepared(batch, rows, statements, db.encode_bulk(statements))
+    return Prepared(batch, rows, statements, db.encode_bulk(statements), joined.queries, held)
 
 
 class Writer(threading.Thread):
@@ -77,6 +96,8 @@ class Writer(threading.Thread):
         self._notices = notices
         self._connection: pymysql.connections.Connection | None = None
         self._inventory = Inventory()
+        self._owners = AddressOwners()
+        self._domains = db.Domains()
         self._ids = db.RowIds()
         self._next_attempt = 0.0
         self._down_since: float | None = None
@@ -106,7 +127,9 @@ class Writer(threading.Thread):
             try:
                 prepared = self._prepared.get(timeout=settings.flush_seconds)
             except queue.Empty:
-                prepared = None if self._stopping.is_set() and not parser.is_alive() else Prepared([], Rows(), [], {})
+                prepared = (
+                    None if self._stopping.is_set() and not parser.is_alive() else Prepared([], Rows(), [], {}, [], [])
+                )
             if prepared is None:
                 break
             if prepared.batch:
@@ -120,14 +143,19 @@ class Writer(threading.Thread):
     def _parse(self) -> None:
         """Take batches from the buffer and parse them, one ahead of the writer, until stopped and drained."""
         settings = self._settings
+        held: list[Received] = []
         while True:
             self._in_hand.acquire()  # at most one batch ahead of the writer: memory stays bounded
-            batch = self._buffer.take(settings.batch_size, settings.flush_seconds)
+            batch = held + self._buffer.take(settings.batch_size, settings.flush_seconds)
             if batch:
-                self._prepared.put(prepare(batch, settings))
-                continue
+                stopping = self._stopping.is_set()
+                prepared = prepare(batch, settings, None if stopping else time.time() - HOLD_SECONDS)
+                held = prepared.held
+                if prepared.batch:
+                    self._prepared.put(prepared)
+                    continue
             self._in_hand.release()
-            if self._stopping.is_set():
+            if self._stopping.is_set() and not held:
                 break
         self._prepared.put(None)
 
@@ -147,7 +175,10 @@ class Writer(threading.Thread):
             (db.DEVICE_ADDRESSES, changes.addresses),
             (db.DEVICE_EVENTS, changes.events),
         ]
+        self._owners.add(changes.addresses)  # spans only widen; a batch not stored widens them again on replay
         try:
+            if prepared.dns:
+                statements += self._dns_statements(prepared.dns)
             rejected = db.store(self._connection, statements, self._ids, prepared.encoded)
         except db.DatabaseDown as error:
             self._failed(f"lost MariaDB ({error})")
@@ -158,6 +189,13 @@ class Writer(threading.Thread):
             self._counters.rejected_rows += rejected
             self._notices.emit(Severity.ERR, "MariaDB refused %d rows; see the collector log", rejected)
         return True
+
+    def _dns_statements(self, queries: list[DnsQuery]) -> db.Statements:
+        """A batch's DNS rows and counts, its queries named by the address spans up to and with this batch's."""
+        ids = self._domains.ids(self._connection, {query.domain for query in queries})
+        rows = dns_rows(queries, self._owners, ids)
+        hourly, spans = dns_counts(rows)
+        return [(db.DNS_QUERIES, rows), (db.DNS_HOURLY, hourly), (db.DNS_DEVICE_DOMAINS, spans)]
 
     def _to_spool(self, prepared: Prepared) -> None:
         """Spool a batch; while the spool is full, hold it and keep trying both ways."""
@@ -209,6 +247,7 @@ class Writer(threading.Thread):
         try:
             self._connection = db.connect(settings)
             self._inventory.load(db.load_inventory(self._connection))
+            self._owners.load(db.load_owners(self._connection))
             self._ids.load(self._connection)
         except db.DatabaseDown as error:
             self._failed(f"MariaDB at {settings.db_host}:{settings.db_port} not available: {error}")

@@ -65,7 +65,7 @@ BEGIN
     DECLARE clause TEXT DEFAULT '';
     DECLARE rest TEXT DEFAULT bounds;
     DECLARE bound DATE;
-    IF log_table NOT IN ('messages', 'packetfilter', 'addrwatch') OR NOT part REGEXP '^p([0-9]{8}|_future)$'
+    IF log_table NOT IN ('messages', 'packetfilter', 'addrwatch', 'dns_queries') OR NOT part REGEXP '^p([0-9]{8}|_future)$'
        OR NOT bounds REGEXP '^[0-9]{4}-[0-9]{2}-[0-9]{2}(,[0-9]{4}-[0-9]{2}-[0-9]{2})*$' THEN
         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'siem_split_partition: not a log table, partition or list of days';
     END IF;
@@ -87,7 +87,7 @@ END//
 CREATE OR REPLACE PROCEDURE siem_drop_partitions(IN log_table VARCHAR(64), IN parts TEXT)
     MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
-    IF log_table NOT IN ('messages', 'packetfilter', 'addrwatch') OR NOT parts REGEXP '^p[0-9]{8}(,p[0-9]{8})*$' THEN
+    IF log_table NOT IN ('messages', 'packetfilter', 'addrwatch', 'dns_queries') OR NOT parts REGEXP '^p[0-9]{8}(,p[0-9]{8})*$' THEN
         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'siem_drop_partitions: not a log table or list of day partitions';
     END IF;
     SET @siem_sql = CONCAT('ALTER TABLE `', log_table, '` DROP PARTITION ', parts);

@@ -5,7 +5,7 @@
 # Re-running it updates the passwords and grants. If the file is made executable (a
 # NAS file manager may do so), the entrypoint runs it as a program instead: it then
 # brings its own docker_process_sql and fails loudly on any error.
-#   collector: INSERT into the log tables, DELETE what retention expires (reading only their
+#   collector: INSERT into the log tables (and dns_queries), DELETE what retention expires (reading only their
 #              timestamps); EXECUTE on the two procedures of 02-storage.sql that split and
 #              drop their day partitions, SELECT on its disk_usage view (no ALTER, DROP or
 #              PROCESS);
@@ -84,6 +84,10 @@ GRANT UPDATE (mac, first_seen, last_seen, last_ipv4, last_ipv6, interface, vlan,
     ON \`${siem_db}\`.devices TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE ON \`${siem_db}\`.device_addresses TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, DELETE ON \`${siem_db}\`.device_events TO '${siem_collector_user}'@'%';
+GRANT INSERT, DELETE, SELECT (id, timestamp) ON \`${siem_db}\`.dns_queries TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT ON \`${siem_db}\`.dns_domains TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_hourly TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_device_domains TO '${siem_collector_user}'@'%';
 GRANT UPDATE (notified_at, notice) ON \`${siem_db}\`.device_events TO '${siem_collector_user}'@'%';
 
 CREATE USER IF NOT EXISTS '${siem_reader_user}'@'%';

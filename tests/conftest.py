@@ -15,13 +15,14 @@ import pytest
 
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, free_port
 
-TABLES = ("messages", "packetfilter", "addrwatch")
+TABLES = ("messages", "packetfilter", "addrwatch", "dns_queries")
 FRESH_PARTITIONS = "PARTITION BY RANGE COLUMNS (timestamp) (PARTITION p_future VALUES LESS THAN (MAXVALUE))"
 DERIVED_TABLES = (
     "devices", "device_addresses", "device_events",
     "packetfilter_counts", "messages_counts", "messages_hourly",
     "packetfilter_ports", "packetfilter_macs", "packetfilter_top", "packetfilter_top_daily",
     "packetfilter_ports_daily", "packetfilter_macs_daily", "packetfilter_pending",
+    "dns_domains", "dns_hourly", "dns_device_domains",
 )  # fmt: skip
 
 

@@ -50,7 +50,11 @@ GOOD = [
         "config ads.example is 0.0.0.0",
         DnsLine(OUTCOME, "ads.example", outcome=BLOCKED, blocked_by="config", answer="0.0.0.0"),
     ),
-    ("dnsmasq", "config ads.example is NXDOMAIN", DnsLine(OUTCOME, "ads.example", outcome=BLOCKED, blocked_by="config")),
+    (
+        "dnsmasq",
+        "config ads.example is NXDOMAIN",
+        DnsLine(OUTCOME, "ads.example", outcome=BLOCKED, blocked_by="config"),
+    ),
     (
         "dnsmasq",
         "config nas.lan is 192.168.1.10",
@@ -63,7 +67,7 @@ GOOD = [
     ),
     (
         "dnsmasq",
-        "/tmp/adb_list.overall tracker.example is 0.0.0.0",
+        "/tmp/adb_list.overall tracker.example is 0.0.0.0",  # noqa: S108  (the path as adblock logs it)
         DnsLine(OUTCOME, "tracker.example", outcome=BLOCKED, blocked_by="hosts", answer="0.0.0.0"),
     ),
     ("dnsmasq", "DHCP tv.lan is 192.168.1.45", DnsLine(OUTCOME, "tv.lan", outcome=LOCAL, answer="192.168.1.45")),
@@ -186,7 +190,8 @@ def test_a_forwarded_query_and_its_reply_are_one_row_with_the_upstream_and_answe
     )
     joined = join(lines)
     assert _summary(lines) == [("192.168.1.45", "A", "api.amazon.com", ANSWERED, None, "1.1.1.1", "52.94.236.248")]
-    assert joined.queries[0].lines == [0, 1, 2, 3] and joined.unjoined == 0
+    assert joined.queries[0].lines == [0, 1, 2, 3]
+    assert joined.unjoined == 0
     assert joined.queries[0].timestamp == T0
 
 
@@ -268,7 +273,10 @@ def test_a_query_without_outcome_still_counts_and_a_lone_reply_counts_as_unjoine
         "forwarded slow.example to 1.1.1.1",
     )
     joined = join(lines)
-    assert [(q.domain, q.outcome) for q in joined.queries] == [("quiet.example", "unknown"), ("slow.example", "forwarded")]
+    assert [(q.domain, q.outcome) for q in joined.queries] == [
+        ("quiet.example", "unknown"),
+        ("slow.example", "forwarded"),
+    ]
     assert joined.unjoined == 1
 
 

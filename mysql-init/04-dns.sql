@@ -1,0 +1,65 @@
+-- What each device asks the router's resolver (dnsmasq, Pi-hole, unbound query logs).
+-- The most private data the appliance holds: kept 30 days raw, a year as each device's
+-- list of domains (SIEM_RETENTION_DNS_*). Domains are stored once, in dns_domains.
+
+-- Every domain name seen, lower case, without the trailing dot.
+CREATE TABLE IF NOT EXISTS dns_domains (
+    id   INT UNSIGNED NOT NULL AUTO_INCREMENT,
+    name VARCHAR(253) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY dns_domains_name (name)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
+
+-- One row per query, its log lines joined: the query, forwarded, the reply or what answered instead.
+CREATE TABLE IF NOT EXISTS dns_queries (
+    id         BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    timestamp  DATETIME(3)     NOT NULL COMMENT 'the query line''s time, UTC',
+    host       VARCHAR(255)    NOT NULL COMMENT 'the router or resolver that logged it',
+    client     VARCHAR(45)     NOT NULL COMMENT 'the asking address',
+    device     VARCHAR(45)     NOT NULL COMMENT 'the MAC holding that address then (the inventory), else the address',
+    qtype      VARCHAR(10)     NOT NULL COMMENT 'A, AAAA, HTTPS, PTR, ...',
+    domain_id  INT UNSIGNED    NOT NULL COMMENT 'dns_domains.id',
+    outcome    VARCHAR(10)     NOT NULL COMMENT 'answered, cached, local, blocked, nxdomain, nodata, failed, forwarded, unknown',
+    blocked_by VARCHAR(16)     NULL     COMMENT 'config, hosts, gravity, regex, exact, special, local-zone',
+    upstream   VARCHAR(45)     NULL     COMMENT 'the server it was forwarded to',
+    answer     VARCHAR(45)     NULL     COMMENT 'the first address of the answer',
+    PRIMARY KEY (timestamp, id),
+    KEY dns_queries_id (id),
+    KEY dns_queries_device_time (device, timestamp)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci
+  PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1
+  PARTITION BY RANGE COLUMNS (timestamp) (PARTITION p_future VALUES LESS THAN (MAXVALUE));
+
+-- Queries per hour by router, device, domain and outcome, written in the same transaction
+-- as the queries: every hour is exact as soon as its rows are stored.
+CREATE TABLE IF NOT EXISTS dns_hourly (
+    timestamp DATETIME     NOT NULL COMMENT 'start of the hour, UTC',
+    host      VARCHAR(255) NOT NULL,
+    device    VARCHAR(45)  NOT NULL,
+    domain_id INT UNSIGNED NOT NULL,
+    outcome   VARCHAR(10)  NOT NULL,
+    queries   INT UNSIGNED NOT NULL,
+    PRIMARY KEY (timestamp, host, device, domain_id, outcome),
+    KEY dns_hourly_device (device, timestamp)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
+
+-- Each device's domains: when it first and last asked, and how often (kept a year, longer than the queries).
+CREATE TABLE IF NOT EXISTS dns_device_domains (
+    device     VARCHAR(45)  NOT NULL,
+    domain_id  INT UNSIGNED NOT NULL,
+    first_seen DATETIME(3)  NOT NULL,
+    last_seen  DATETIME(3)  NOT NULL,
+    queries    INT UNSIGNED NOT NULL,
+    blocked    INT UNSIGNED NOT NULL COMMENT 'of those, answered by a block list',
+    PRIMARY KEY (device, domain_id),
+    KEY dns_device_domains_first (first_seen),
+    KEY dns_device_domains_last (last_seen)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
+
+-- "What does my smart TV contact?": each query with its domain and the device's name and vendor.
+CREATE OR REPLACE SQL SECURITY INVOKER VIEW device_queries AS
+SELECT q.timestamp, q.device, d.mac, d.name, d.vendor, d.hostname, d.known, q.host, q.client, q.qtype,
+       n.name AS domain, q.outcome, q.blocked_by, q.upstream, q.answer
+FROM dns_queries AS q
+JOIN dns_domains AS n ON n.id = q.domain_id
+LEFT JOIN devices AS d ON d.mac = q.device;

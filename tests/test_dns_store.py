@@ -1,0 +1,188 @@
+"""DNS query logs through the real collector into MariaDB: one row per query, named devices, exact derived tables."""
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pymysql
+
+from collector.owners import AddressOwners
+from tests.conftest import fetch, wait_for
+from tests.servers import CollectorProcess, lf_framed, send_tcp, send_udp
+
+NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+TV, CAMERA = "3c:a6:2f:11:22:33", "b8:27:eb:12:34:56"
+
+
+def line(moment: datetime, text: str, program: str = "dnsmasq", host: str = "router") -> bytes:
+    """A resolver's line, RFC 5424 so its date travels with it."""
+    return f"<30>1 {moment.isoformat(timespec='milliseconds')}Z {host} {program} 1234 - - {text}".encode()
+
+
+def lease(moment: datetime, ip: str, mac: str, name: str) -> bytes:
+    """dnsmasq's DHCP line that puts a device in the inventory."""
+    return line(moment, f"DHCPACK(br-lan) {ip} {mac} {name}", program="dnsmasq-dhcp")
+
+
+def lookup(moment: datetime, client: str, domain: str, answer: str = "93.184.216.34", serial: int = 0) -> list[bytes]:
+    """A forwarded query and its reply, as dnsmasq logs them (with `extra`'s serial when given)."""
+    extra = f"{serial} {client}/5353 " if serial else ""
+    return [
+        line(moment, f"{extra}query[A] {domain} from {client}"),
+        line(moment, f"{extra}forwarded {domain} to 1.1.1.1"),
+        line(moment + timedelta(milliseconds=20), f"{extra}reply {domain} is {answer}"),
+    ]
+
+
+def raw_hourly(db: pymysql.connections.Connection) -> Counter:
+    """Queries per hour, router, device, domain and outcome, counted from the raw rows."""
+    rows = fetch(
+        db,
+        "SELECT DATE_FORMAT(timestamp, '%Y-%m-%d %H:00:00') AS h, host, device, domain_id, outcome, COUNT(*) AS n"
+        " FROM dns_queries GROUP BY 1, 2, 3, 4, 5",
+    )
+    return Counter({(str(r["h"]), r["host"], r["device"], r["domain_id"], r["outcome"]): r["n"] for r in rows})
+
+
+def stored_hourly(db: pymysql.connections.Connection) -> Counter:
+    """The same from dns_hourly."""
+    rows = fetch(db, "SELECT timestamp, host, device, domain_id, outcome, queries FROM dns_hourly")
+    return Counter({
+        (f"{r['timestamp']:%Y-%m-%d %H:00:00}", r["host"], r["device"], r["domain_id"], r["outcome"]): r["queries"]
+        for r in rows
+    })  # fmt: skip
+
+
+def raw_spans(db: pymysql.connections.Connection) -> dict:
+    """Each device's domains with first and last query, count and blocked count, from the raw rows."""
+    rows = fetch(
+        db,
+        "SELECT device, domain_id, MIN(timestamp) AS f, MAX(timestamp) AS l, COUNT(*) AS n,"
+        " SUM(outcome = 'blocked') AS b FROM dns_queries GROUP BY 1, 2",
+    )
+    return {(r["device"], r["domain_id"]): (r["f"], r["l"], r["n"], int(r["b"])) for r in rows}
+
+
+def stored_spans(db: pymysql.connections.Connection) -> dict:
+    """The same from dns_device_domains."""
+    rows = fetch(db, "SELECT device, domain_id, first_seen, last_seen, queries, blocked FROM dns_device_domains")
+    return {(r["device"], r["domain_id"]): (r["first_seen"], r["last_seen"], r["queries"], r["blocked"]) for r in rows}
+
+
+def test_a_query_and_its_lines_become_one_row_naming_the_device_that_asked(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    collector = start_collector()
+    send_tcp(collector.port, lf_framed(lease(NOW - timedelta(minutes=5), "192.168.1.45", TV, "tv")))
+    wait_for(db, "SELECT COUNT(*) FROM device_addresses", 1)
+    batch = [
+        *lookup(NOW, "192.168.1.45", "API.Amazon.com."),
+        line(NOW, "query[A] ads.example from 192.168.1.77"),
+        line(NOW, "config ads.example is 0.0.0.0"),
+        line(NOW, "started, version 2.90 cachesize 1000"),
+    ]
+    send_tcp(collector.port, lf_framed(*batch))
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", 2)
+    rows = fetch(
+        db,
+        "SELECT q.timestamp, q.host, q.client, q.device, q.qtype, d.name, q.outcome, q.blocked_by, q.upstream,"
+        " q.answer FROM dns_queries q JOIN dns_domains d ON d.id = q.domain_id ORDER BY d.name",
+    )
+    assert rows == [
+        {
+            "timestamp": NOW, "host": "router", "client": "192.168.1.77", "device": "192.168.1.77", "qtype": "A",
+            "name": "ads.example", "outcome": "blocked", "blocked_by": "config", "upstream": None, "answer": "0.0.0.0",
+        },
+        {
+            "timestamp": NOW, "host": "router", "client": "192.168.1.45", "device": TV, "qtype": "A",
+            "name": "api.amazon.com", "outcome": "answered", "blocked_by": None, "upstream": "1.1.1.1",
+            "answer": "93.184.216.34",
+        },
+    ]  # fmt: skip
+    view = fetch(db, "SELECT domain, hostname, outcome FROM device_queries WHERE mac = %s", TV)
+    assert view == [{"domain": "api.amazon.com", "hostname": "tv", "outcome": "answered"}]
+    programs = [row["message"] for row in fetch(db, "SELECT message FROM messages WHERE program = 'dnsmasq'")]
+    assert programs == ["started, version 2.90 cachesize 1000"], "joined lines live in their query's row only"
+
+
+def test_a_reply_arriving_in_a_later_batch_still_joins_its_query(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    collector = start_collector()  # batches every 0.1 s
+    send_udp(collector.port, line(NOW, "query[AAAA] slow.example from 192.168.1.50"))
+    send_udp(collector.port, line(NOW, "forwarded slow.example to 9.9.9.9"))
+    time.sleep(0.6)
+    send_udp(collector.port, line(NOW, "reply slow.example is NODATA-IPv6"))
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", 1)
+    time.sleep(2.5)
+    assert fetch(db, "SELECT qtype, outcome, upstream FROM dns_queries") == [
+        {"qtype": "AAAA", "outcome": "nodata", "upstream": "9.9.9.9"}
+    ]
+
+
+def test_a_query_still_waiting_for_its_reply_is_stored_at_shutdown(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    collector = start_collector()
+    send_udp(collector.port, line(NOW, "query[A] waiting.example from 192.168.1.50"))
+    time.sleep(0.3)
+    assert collector.stop() == 0
+    assert fetch(db, "SELECT outcome FROM dns_queries") == [{"outcome": "unknown"}]
+
+
+def test_old_dated_and_shuffled_queries_keep_every_derived_answer_equal_to_the_raw_rows(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
+    rng = random.Random(13)
+    leases = [
+        lease(NOW - timedelta(days=3), f"192.168.1.{10 + i}", f"02:00:00:00:00:{i:02x}", f"d{i}") for i in range(4)
+    ]
+    send_tcp(collector.port, lf_framed(*leases))
+    wait_for(db, "SELECT COUNT(*) FROM devices", 4)
+    hours = [NOW - timedelta(days=2, hours=h) for h in range(12)]
+    rng.shuffle(hours)  # a replay: hours arrive in any order, some twice
+    hours += hours[:3]
+    sent = 0
+    for serial_base, hour in enumerate(hours):
+        lines = []
+        for i in range(30):
+            client = f"192.168.1.{10 + rng.randrange(6)}"  # two clients the inventory does not know
+            domain = rng.choice(["a.example", "b.example", "tracker.example", "c.example.net"])
+            moment = hour + timedelta(seconds=i * 7)
+            if domain == "tracker.example":
+                lines += [line(moment, f"query[A] {domain} from {client}"), line(moment, f"config {domain} is 0.0.0.0")]
+            else:
+                lines += lookup(moment, client, domain, serial=serial_base * 100 + i + 1)
+            sent += 1
+        send_tcp(collector.port, lf_framed(*lines))
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", sent)
+    assert raw_hourly(db) == stored_hourly(db)
+    assert raw_spans(db) == stored_spans(db)
+    devices = {row["device"] for row in fetch(db, "SELECT DISTINCT device FROM dns_queries")}
+    assert devices == {"02:00:00:00:00:00", "02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:03",
+                       "192.168.1.14", "192.168.1.15"}  # fmt: skip
+    day = f"p{NOW - timedelta(days=2):%Y%m%d}"
+    partition = (
+        "SELECT COUNT(*) FROM information_schema.partitions WHERE table_name = 'dns_queries' AND partition_name = "
+    )
+    assert wait_for(db, f"{partition}'{day}'", 1) == 1, "old-dated queries get their own day, like the other logs"
+
+
+def test_an_address_is_named_after_the_device_that_held_it_when_the_query_was_made() -> None:
+    owners = AddressOwners()
+    day = datetime(2026, 11, 20)
+    owners.load([
+        (TV, "192.168.1.45", day, day + timedelta(hours=10)),
+        (CAMERA, "192.168.1.45", day + timedelta(hours=12), day + timedelta(hours=20)),
+    ])  # fmt: skip
+    assert owners.owner("192.168.1.45", day + timedelta(hours=5)) == TV
+    assert owners.owner("192.168.1.45", day + timedelta(hours=11)) == TV, "still the last holder until another"
+    assert owners.owner("192.168.1.45", day + timedelta(hours=13)) == CAMERA
+    assert owners.owner("192.168.1.45", day + timedelta(days=3)) == CAMERA
+    assert owners.owner("192.168.1.45", day - timedelta(days=1)) == TV, "before any sighting: its first holder"
+    assert owners.owner("192.168.1.46", day) is None
+    owners.add([(TV, "192.168.1.45", day + timedelta(hours=21), day + timedelta(hours=22))])
+    assert owners.owner("192.168.1.45", day + timedelta(hours=21, minutes=30)) == TV
