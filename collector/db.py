@@ -247,11 +247,23 @@ class RowIds:
     def __init__(self) -> None:
         self._next: dict[str, int] = {}
 
-    def load(self, connection: pymysql.connections.Connection) -> None:
-        """Continue after the highest id stored in each table (on every connect: someone may have imported rows)."""
+    def load(self, connection: pymysql.connections.Connection) -> bool:
+        """Continue after the highest id stored in each table (on every connect: someone may have imported rows).
+
+        Returns whether the DNS tables are there: a database from before them (the
+        upgrade not run yet) still takes everything else.
+        """
+        dns = True
         for sql, (table, _) in _BULK.items():
-            (highest,) = _query(connection, f"SELECT MAX(id) FROM `{table}`")[0]
+            try:
+                (highest,) = _query(connection, f"SELECT MAX(id) FROM `{table}`")[0]
+            except DatabaseDown as error:
+                if sql != DNS_QUERIES or not _missing_table(error):
+                    raise
+                dns = False
+                continue
             self._next[sql] = max(self._next.get(sql, 1), int(highest or 0) + 1)
+        return dns
 
     def reserve(self, statements: Statements) -> dict[str, int]:
         """The first id of each log-table statement's rows; ids of a batch that is not stored are simply skipped."""
@@ -261,6 +273,12 @@ class RowIds:
                 first[sql] = self._next[sql]
                 self._next[sql] += len(rows)
         return first
+
+
+def _missing_table(error: DatabaseDown) -> bool:
+    """A table that does not exist, or that this account has no grant on (both: the upgrade was not run)."""
+    cause = error.__cause__
+    return cause is not None and bool(cause.args) and cause.args[0] in (1146, 1142)
 
 
 def encode_bulk(statements: Statements) -> dict[str, bytes]:

@@ -76,9 +76,20 @@ class Janitor(threading.Thread):
         finally:
             connection.close()
 
+    def _present(self, connection: pymysql.connections.Connection, tables: list[str]) -> list[str]:
+        """The tables that exist (and that this account may use); a missing one is said once, then skipped."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
+            there = {name for (name,) in cursor.fetchall()}
+        connection.commit()
+        for table in tables:
+            if table not in there:
+                self._warn_once(f"missing {table}", "table %s is missing: run `make upgrade-db`", table)
+        return [table for table in tables if table in there]
+
     def _maintain(self, connection: pymysql.connections.Connection, now: datetime) -> None:
         today = floor_time(now, DAY)
-        for table in RAW_TABLES:
+        for table in self._present(connection, list(RAW_TABLES)):
             days = self._settings.retention_days.get(table, 0)
             cutoff = floor_time(now - timedelta(days=days), DAY) if days > 0 else None
             if not partitions.maintain(connection, table, today, cutoff):
@@ -96,7 +107,9 @@ class Janitor(threading.Thread):
         connection = db.connect(self._settings)
         try:
             self._maintain(connection, now)
-            for table, days in self._settings.retention_days.items():
+            limits = self._settings.retention_days
+            for table in self._present(connection, list(limits)):
+                days = limits[table]
                 if days > 0 and not self._stop_event.is_set():
                     cutoff = now - timedelta(days=days)
                     if table in RAW_TABLES:  # whole days: the partitions, then what an unsplit one holds

@@ -101,9 +101,7 @@ class Settings:
                 "SIEM_RETENTION_CHECK_SECONDS", cls.retention_check_seconds, 0.1, 86400
             ),
             max_database_mb=reader.number("SIEM_MAX_DATABASE_MB", cls.max_database_mb, 0, 10_000_000),
-            dns_lines_in_messages=reader.parse(
-                "SIEM_DNS_LINES_IN_MESSAGES", "false", _boolean, "true or false"
-            ),
+            dns_lines_in_messages=reader.parse("SIEM_DNS_LINES_IN_MESSAGES", "false", _boolean, "true or false"),
             log_level=reader.parse("SIEM_LOG_LEVEL", cls.log_level, _log_level, "one of DEBUG, INFO, WARNING, ERROR"),
         )
         if settings.batch_size > settings.buffer_messages:

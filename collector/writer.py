@@ -43,14 +43,17 @@ class Prepared(NamedTuple):
     held: list[Received]  # DNS lines of queries waiting for their outcome: the next batch's first
 
 
-def prepare(batch: list[Received], settings: Settings, hold_after: float | None = None) -> Prepared:
+def prepare(
+    batch: list[Received], settings: Settings, hold_after: float | None = None, *, dns: bool = True
+) -> Prepared:
     """Parse, count and encode a batch: everything but the inventory, which depends on the batches before.
 
     DNS queries that arrived at or after `hold_after` (wall-clock seconds) and have no
     outcome yet are taken out of the batch with their lines, to go first into the next.
+    Without `dns` (a database without the DNS tables) their lines are only messages.
     """
     rows = build_rows(batch, settings.zone, settings.lan_interfaces)
-    joined = join(rows.dns, hold_after)
+    joined = join(rows.dns if dns else [], hold_after)
     held = [batch[position] for position in joined.held]
     if joined.held:
         waiting = set(joined.held)
@@ -99,6 +102,7 @@ class Writer(threading.Thread):
         self._owners = AddressOwners()
         self._domains = db.Domains()
         self._ids = db.RowIds()
+        self._dns_ready = True  # the DNS tables are there (known after connecting)
         self._next_attempt = 0.0
         self._down_since: float | None = None
         self._failures = 0
@@ -149,7 +153,8 @@ class Writer(threading.Thread):
             batch = held + self._buffer.take(settings.batch_size, settings.flush_seconds)
             if batch:
                 stopping = self._stopping.is_set()
-                prepared = prepare(batch, settings, None if stopping else time.time() - HOLD_SECONDS)
+                hold_after = None if stopping else time.time() - HOLD_SECONDS
+                prepared = prepare(batch, settings, hold_after, dns=self._dns_ready)
                 held = prepared.held
                 if prepared.batch:
                     self._prepared.put(prepared)
@@ -168,6 +173,8 @@ class Writer(threading.Thread):
 
     def _write(self, prepared: Prepared) -> bool:
         """Insert a batch with its inventory changes; False (and the connection dropped) if MariaDB went away."""
+        if not self._dns_ready and prepared.dns:  # parsed before the writer found no DNS tables
+            prepared = prepare(prepared.batch, self._settings, dns=False)
         changes = self._inventory.observe(prepared.rows.sightings)
         statements = [
             *prepared.statements,
@@ -228,7 +235,7 @@ class Writer(threading.Thread):
     def _replay_chunk(self) -> None:
         """Write one chunk of the spool to MariaDB and mark it done."""
         token, items = self._spool.read(self._settings.batch_size)
-        if items and not self._write(prepare(items, self._settings)):
+        if items and not self._write(prepare(items, self._settings, dns=self._dns_ready)):
             return
         self._spool.commit(token)
         self._counters.replayed += len(items)
@@ -248,10 +255,16 @@ class Writer(threading.Thread):
             self._connection = db.connect(settings)
             self._inventory.load(db.load_inventory(self._connection))
             self._owners.load(db.load_owners(self._connection))
-            self._ids.load(self._connection)
+            ready = self._ids.load(self._connection)
         except db.DatabaseDown as error:
             self._failed(f"MariaDB at {settings.db_host}:{settings.db_port} not available: {error}")
             return False
+        if not ready and self._dns_ready:
+            log.warning(
+                "the DNS tables are missing (a database from before them): run `make upgrade-db`;"
+                " until then DNS query logs are stored as plain messages"
+            )
+        self._dns_ready = ready
         level = logging.INFO if self._down_since is None else logging.DEBUG
         log.log(level, "connected to MariaDB at %s:%s", settings.db_host, settings.db_port)
         return True

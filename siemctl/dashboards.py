@@ -1,4 +1,4 @@
-"""The four provisioned dashboards, as code; `python -m siemctl dashboards` writes grafana/dashboards/*.json."""
+"""The provisioned dashboards, as code; `python -m siemctl dashboards` writes grafana/dashboards/*.json."""
 
 import json
 from pathlib import Path
@@ -104,6 +104,129 @@ def counted_total(alias: str, where: str) -> str:
         f"SELECT SUM(messages) AS n FROM {MESSAGE_HOURLY} WHERE timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO}"
         f" AND {where} UNION ALL SELECT SUM(messages) FROM {MESSAGE_COUNTS} WHERE $__timeFilter(timestamp)"
         f" AND (timestamp < {HOUR_FROM} OR timestamp >= {HOUR_TO}) AND {where}) AS counted"
+    )
+
+
+DNS_NAME = (
+    "COALESCE(v.name, v.hostname, x.device)"  # a device's label: its name, its DHCP hostname, else MAC or address
+)
+
+
+def dns_counted(keys: list[tuple[str, str, str]], where: str) -> str:
+    """Queries (n) and blocked queries (b) per key: dns_hourly's whole hours, raw dns_queries at the edges.
+
+    `keys` are (expression on dns_hourly, the same on dns_queries, alias). The collector
+    writes both tables in one transaction, so the sum is the raw rows' answer at once.
+    """
+    hourly = ", ".join(f"{h} AS {alias}" for h, _, alias in keys)
+    raw = ", ".join(f"{r} AS {alias}" for _, r, alias in keys)
+    group = ", ".join(str(i) for i in range(1, len(keys) + 1))
+    aliases = ", ".join(alias for *_, alias in keys)
+    return (
+        f"SELECT {aliases}, SUM(n) AS n, SUM(b) AS b FROM ("
+        f"SELECT {hourly}, SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b FROM dns_hourly"
+        f" WHERE timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO} AND {where} GROUP BY {group}"
+        f" UNION ALL SELECT {raw}, COUNT(*) AS n, SUM(outcome = 'blocked') AS b FROM dns_queries"
+        f" WHERE {EDGE_MINUTES} AND {where} GROUP BY {group}) AS parts GROUP BY {aliases}"
+    )
+
+
+DNS_HOUR = ("timestamp", "FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 3600 * 3600)", "hour")
+DNS_DOMAIN = ("domain_id", "domain_id", "domain_id")
+DNS_DEVICE = ("device", "device", "device")
+DNS_OUTCOME = ("outcome", "outcome", "outcome")
+
+
+def dns_top_domains(title: str, where: str, description: str, *, blocked: bool = False, width: int = 8) -> dict:
+    """A bar per domain: the most queried (or most blocked) in the range."""
+    measure = "b" if blocked else "n"
+    return barchart(
+        title,
+        f"SELECT d.name AS domain, CAST(r.{measure} AS SIGNED) AS queries FROM ({dns_counted([DNS_DOMAIN], where)})"
+        f" AS r JOIN dns_domains AS d ON d.id = r.domain_id WHERE r.{measure} > 0 ORDER BY r.{measure} DESC, d.name"
+        " LIMIT 15",
+        description,
+        width=width,
+    )
+
+
+def dns() -> dict[str, Any]:
+    """What every device asks the resolver: queries by outcome, top domains and devices, blocked share, new domains."""
+    where = f"{var_in('host', 'host')} AND {var_in('device', 'device')}"
+    variables = [
+        query_variable(
+            "host", "Resolver", "SELECT DISTINCT host FROM dns_hourly WHERE $__timeFilter(timestamp) ORDER BY 1"
+        ),
+        device_variable(),
+    ]
+    total = dns_counted([("'all'", "'all'", "everything")], where)
+    panels = [
+        stat("Queries", f"SELECT CAST(COALESCE(SUM(n), 0) AS SIGNED) AS queries FROM ({total}) AS t"),
+        stat(
+            "Blocked share",
+            f"SELECT CAST(ROUND(100 * COALESCE(SUM(b), 0) / GREATEST(COALESCE(SUM(n), 0), 1)) AS SIGNED)"
+            f" AS blocked_percent FROM ({total}) AS t",
+            "Percent of the queries a block list answered (dnsmasq config or hosts lists, Pi-hole, unbound).",
+        ),
+        stat(
+            "Devices asking",
+            f"SELECT COUNT(*) AS devices FROM ({dns_counted([DNS_DEVICE], where)}) AS t",
+            "Devices (or addresses no inventory entry names) that sent a query in the range.",
+        ),
+        stat(
+            "New domains",
+            "SELECT COUNT(*) AS new_domains FROM dns_device_domains WHERE $__timeFilter(first_seen)"
+            f" AND {var_in('device', 'device')}",
+            "Device and domain pairs seen for the first time in the range.",
+        ),
+        timeseries(
+            "Queries by outcome",
+            "SELECT $__timeGroupAlias(hour, '1h'), outcome AS metric, CAST(SUM(n) AS SIGNED) AS value"
+            f" FROM ({dns_counted([DNS_HOUR, DNS_OUTCOME], where)}) AS t GROUP BY 1, 2 ORDER BY 1",
+            "Queries per hour: answered upstream, from the cache, local names, blocked, no such name, ...",
+            width=24,
+            height=7,
+        ),
+        dns_top_domains("Top domains", where, "The most queried domains in the range."),
+        barchart(
+            "Top devices",
+            f"SELECT {DNS_NAME} AS device, CAST(x.n AS SIGNED) AS queries FROM ({dns_counted([DNS_DEVICE], where)})"
+            " AS x LEFT JOIN devices AS v ON v.mac = x.device ORDER BY x.n DESC, x.device LIMIT 15",
+            "The devices sending most queries, by name where the inventory has one.",
+        ),
+        dns_top_domains("Most blocked domains", where, "Domains a block list answered most often.", blocked=True),
+        table(
+            "Newest domains",
+            f"SELECT x.first_seen AS time, {DNS_NAME} AS device, v.vendor, d.name AS domain,"
+            " CAST(x.queries AS SIGNED) AS queries, CAST(x.blocked AS SIGNED) AS blocked,"
+            " x.last_seen FROM dns_device_domains AS x JOIN dns_domains AS d ON d.id = x.domain_id"
+            " LEFT JOIN devices AS v ON v.mac = x.device"
+            f" WHERE $__timeFilter(x.first_seen) AND {var_in('x.device', 'device')}"
+            " ORDER BY x.first_seen DESC LIMIT 200",
+            "Domains each device asked for the first time in the range (its list reaches back a year).",
+            width=24,
+        ),
+        table(
+            "Latest queries",
+            f"SELECT x.timestamp AS time, {DNS_NAME} AS device, x.client, x.qtype, d.name AS domain, x.outcome,"
+            " x.blocked_by, x.answer FROM dns_queries AS x JOIN dns_domains AS d ON d.id = x.domain_id"
+            " LEFT JOIN devices AS v ON v.mac = x.device"
+            f" WHERE $__timeFilter(x.timestamp) AND {var_in('x.host', 'host')} AND {var_in('x.device', 'device')}"
+            " ORDER BY x.timestamp DESC LIMIT 200",
+            "The newest queries with what became of them.",
+            width=24,
+        ),
+    ]
+    return dashboard("siem-dns", "DNS", panels, variables)
+
+
+def device_variable() -> dict[str, Any]:
+    """Devices that asked something in the range, shown by name, valued by MAC (or address)."""
+    return query_variable(
+        "device",
+        "Device",
+        f"SELECT x.device AS __value, {DNS_NAME} AS __text FROM (SELECT DISTINCT device FROM dns_hourly"
+        " WHERE $__timeFilter(timestamp)) AS x LEFT JOIN devices AS v ON v.mac = x.device ORDER BY 2",
     )
 
 
@@ -257,8 +380,28 @@ def devices() -> dict[str, Any]:
             "New devices, address and hostname changes; `notice` says whether a notification went out.",
             width=24,
         ),
+        dns_top_domains(
+            "Top domains of the chosen devices", var_in("device", "device"), "What the devices picked above look up."
+        ),
+        dns_top_domains(
+            "Blocked queries of the chosen devices",
+            var_in("device", "device"),
+            "Domains a block list answered for the devices picked above.",
+            blocked=True,
+        ),
+        table(
+            "Domains new this week",
+            f"SELECT x.first_seen AS time, {DNS_NAME} AS device, d.name AS domain,"
+            " CAST(x.queries AS SIGNED) AS queries, CAST(x.blocked AS SIGNED) AS blocked"
+            " FROM dns_device_domains AS x JOIN dns_domains AS d ON d.id = x.domain_id"
+            " LEFT JOIN devices AS v ON v.mac = x.device"
+            f" WHERE x.first_seen >= FROM_UNIXTIME($__unixEpochTo() - 604800) AND {var_in('x.device', 'device')}"
+            " ORDER BY x.first_seen DESC LIMIT 200",
+            "Domains the devices picked above asked for the first time in the 7 days up to the range's end.",
+            width=8,
+        ),
     ]
-    return dashboard("siem-devices", "Devices", panels, annotations=[annotation])
+    return dashboard("siem-devices", "Devices", panels, [device_variable()], annotations=[annotation])
 
 
 SEVERITY_NAME = "ELT(severity + 1, 'emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')"
@@ -374,7 +517,7 @@ def since(title: str, table: str, description: str) -> dict:
     return panel
 
 
-DASHBOARDS = {"home": home, "firewall": firewall, "devices": devices, "logs": logs}
+DASHBOARDS = {"home": home, "firewall": firewall, "devices": devices, "dns": dns, "logs": logs}
 
 
 def render(build: Any) -> str:

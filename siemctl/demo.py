@@ -79,8 +79,7 @@ def _daemon(rng: random.Random, moment: datetime) -> str:
         pid = rng.randrange(2000, 9000)
         return f"<86>{_stamp(moment)} {ROUTER} dropbear[{pid}]: Exit before auth from <{_scanner(rng)}:22>"
     if choice < 0.55:
-        name = rng.choice(["example.com", "ntp.org", "cdn.tv"])
-        return f"<30>{_stamp(moment)} {ROUTER} dnsmasq[1]: query[A] {name} from 192.168.1.45"
+        return _dns(rng, moment)
     if choice < 0.75:
         user = rng.choice(["admin", "backup"])
         return (
@@ -93,18 +92,41 @@ def _daemon(rng: random.Random, moment: datetime) -> str:
     return f"<11>1 {stamp} nas kernel - - - ata2: SError: {{ RecovComm PHYRdyChg }} disk 2 needs attention"
 
 
+DOMAINS = ("api.netflix.com", "time.apple.com", "pool.ntp.org", "device-metrics-us.amazon.com", "example.com")
+BLOCKED_DOMAINS = ("ads.doubleclick.net", "tracking.smarttv.example")
+
+
+def _dns(rng: random.Random, moment: datetime) -> str:
+    """A device's DNS query with its outcome line: two lines, as dnsmasq logs them."""
+    _, ip, _ = rng.choice(DEVICES)
+    prefix = f"<30>{_stamp(moment)} {ROUTER} dnsmasq[1]:"
+    if rng.random() < 0.15:
+        name = rng.choice(BLOCKED_DOMAINS)
+        return f"{prefix} query[A] {name} from {ip}\n{prefix} config {name} is 0.0.0.0"
+    name = rng.choice(DOMAINS)
+    source = rng.choice(["reply", "cached"])
+    return f"{prefix} query[A] {name} from {ip}\n{prefix} {source} {name} is 198.51.100.{rng.randrange(1, 255)}"
+
+
 def _scanner(rng: random.Random) -> str:
     return f"185.{rng.randrange(255)}.{rng.randrange(255)}.{rng.randrange(1, 255)}"
 
 
 def day(count: int = 20000, seed: int = 7, end: datetime | None = None) -> list[bytes]:
-    """`count` lines spread over the 24 h before `end` (naive UTC, default now), oldest first; same seed, same day."""
+    """`count` events spread over the 24 h before `end` (naive UTC, default now), oldest first; same seed, same day.
+
+    An event is one line, or two for a DNS query and its answer.
+    """
     rng = random.Random(seed)  # noqa: S311  (reproducible demo data, not a secret)
     end = end or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     kinds = rng.choices([_firewall, _blocked_device, _discovery, _daemon], [65, 5, 5, 25], k=count)
     offsets = sorted(rng.uniform(0, 86400) for _ in range(count))
     start = end - timedelta(days=1)
-    return [kind(rng, start + timedelta(seconds=offset)).encode() for kind, offset in zip(kinds, offsets, strict=True)]
+    return [
+        line.encode()
+        for kind, offset in zip(kinds, offsets, strict=True)
+        for line in kind(rng, start + timedelta(seconds=offset)).split("\n")
+    ]
 
 
 def _progress(done: int, total: int) -> str:

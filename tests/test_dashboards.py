@@ -62,6 +62,13 @@ def demo_lines() -> list[bytes]:
         f"<12>{stamp(6)} nas kernel: warning: disk 2 is hot".encode(),
         *[f"<14>{stamp(i)} router app: informational {i}".encode() for i in range(20)],
     ]
+    for i in range(40):  # DNS queries over the last hours, from the TV (10.0.0.46 since its lease) and a guest
+        client, domain = ("10.0.0.46", "api.netflix.com") if i % 3 else ("10.0.0.77", "ads.example")
+        lines.append(f"<30>{stamp(i * 7)} router dnsmasq[9]: query[A] {domain} from {client}".encode())
+        if i % 3:
+            lines.append(f"<30>{stamp(i * 7)} router dnsmasq[9]: cached {domain} is 198.51.100.9".encode())
+        else:
+            lines.append(f"<30>{stamp(i * 7)} router dnsmasq[9]: config {domain} is 0.0.0.0".encode())
     return lines
 
 
@@ -77,7 +84,9 @@ def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pyt
     collector = CollectorProcess(env, base / "collector.log").start()
     lines = demo_lines()
     send_tcp(collector.port, lf_framed(*lines))
-    assert wait_for(root, "SELECT COUNT(*) FROM messages", len(lines)) == len(lines)
+    assert wait_for(root, "SELECT COUNT(*) FROM dns_queries", 40) == 40
+    dns_lines = sum(1 for line in lines if b" dnsmasq[9]: " in line)  # stored as their queries' rows
+    assert wait_for(root, "SELECT COUNT(*) FROM messages", len(lines) - dns_lines) == len(lines) - dns_lines
     assert collector.stop() == 0
     rank_hours(root, datetime.now(UTC).replace(tzinfo=None), limit=1000)  # what the collector does each hour
     with root.cursor() as cursor:
@@ -229,7 +238,7 @@ class TestStructure:
         source = provisioned["datasources"][0]
         assert provisioned["apiVersion"] == 1
         uids = [board["uid"] for board in LOADED.values()]
-        assert len(set(uids)) == len(uids) == 4
+        assert len(set(uids)) == len(uids) == 5
         for board in LOADED.values():
             assert "id" not in board
             assert board["schemaVersion"] == 41
@@ -374,3 +383,31 @@ def test_stats_rows_equal_counting_raw_rows(reader: pymysql.connections.Connecti
     for table in ("messages", "packetfilter"):
         _, raw = run(reader, f"SELECT COUNT(*) FROM {table}")
         assert response.json()["tables"][table]["rows"] == raw[0][0], table
+
+
+@pytest.mark.parametrize(("first", "last"), [(24 * 60, 0), (137, 13), (50, 20)])
+def test_dns_panels_equal_counting_raw_rows(reader: pymysql.connections.Connection, first: int, last: int) -> None:
+    """Queries, blocked share and top domains, from hourly counts plus raw edges, match the raw rows."""
+    start = (NOW - timedelta(minutes=first)).replace(tzinfo=UTC)
+    end = (NOW - timedelta(minutes=last)).replace(tzinfo=UTC)
+    span = (start.replace(tzinfo=None), end.replace(tzinfo=None))
+    board = LOADED["dns"]
+
+    def answer(title: str) -> list[tuple]:
+        sql = next(p["targets"][0]["rawSql"] for p in board["panels"] if p["title"] == title)
+        return run(reader, expand(sql, start, end, interval=300, definitions=variables_of(board)))[1]
+
+    with reader.cursor() as cursor:
+        cursor.execute(
+            "SELECT d.name, COUNT(*), SUM(q.outcome = 'blocked') FROM dns_queries q JOIN dns_domains d"
+            " ON d.id = q.domain_id WHERE q.timestamp >= %s AND q.timestamp <= %s GROUP BY 1",
+            span,
+        )
+        raw = {name: (n, int(blocked)) for name, n, blocked in cursor.fetchall()}
+    total = sum(n for n, _ in raw.values())
+    assert total > 0
+    assert answer("Queries")[0][0] == total
+    blocked = sum(b for _, b in raw.values())
+    assert answer("Blocked share")[0][0] == round(100 * blocked / total)
+    assert dict(answer("Top domains")) == {name: n for name, (n, _) in raw.items()}
+    assert dict(answer("Most blocked domains")) == {name: b for name, (_, b) in raw.items() if b}
