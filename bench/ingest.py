@@ -38,6 +38,7 @@ class Result:
     loss_packetfilter: float
     loss_addrwatch: float
     extra_packetfilter: int
+    loss_dns: float | None  # queries not stored as rows; None where the system parses no DNS
     sender_cpu: float
     sender_peak_rss_mb: float
     mariadb_cpu: float
@@ -76,9 +77,20 @@ def send(load: Load, port: int, transport: str, rate: int | None) -> None:
 
 
 def count(db: object, database: str, table: str) -> int:
+    """Rows in a table; 0 for one the system has not (the seed has no DNS table)."""
+    if table == "dns_queries" and database != "siem":
+        return 0
     with db.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM `{database}`.`{table}`")
         return cursor.fetchone()[0]
+
+
+def stored_lines(load: Load, rows: tuple[int, ...], parses_dns: bool) -> int:
+    """Lines stored: every message row, and for ours the lines each stored DNS query was made of (not in messages)."""
+    messages, queries = rows[0], rows[3]
+    if not parses_dns or not load.dns_queries:
+        return messages
+    return messages + round(load.dns_lines * queries / load.dns_queries)
 
 
 def measure(
@@ -94,7 +106,8 @@ def measure(
 ) -> Result:
     """Send the load, wait until no table changes any more, and take the figures."""
     db = server.connect()
-    for table in ("messages", "packetfilter", "addrwatch"):
+    tables = ("messages", "packetfilter", "addrwatch", "dns_queries")
+    for table in tables if database == "siem" else tables[:3]:
         with db.cursor() as cursor:
             cursor.execute(f"DELETE FROM `{database}`.`{table}`")
     cpu0, db_cpu0 = cpu_seconds(pid), cpu_seconds(server.process.pid)
@@ -106,14 +119,15 @@ def measure(
         if busy is not None:
             busy.kill()
             busy.wait()
-    last, last_change = (-1, -1, -1), time.monotonic()
-    while time.monotonic() - last_change < (2 if last[0] >= len(load.lines) else 8):
-        rows = tuple(count(db, database, table) for table in ("messages", "packetfilter", "addrwatch"))
+    last, last_change = (-1, -1, -1, -1), time.monotonic()
+    parses_dns = database == "siem"
+    while time.monotonic() - last_change < (2 if stored_lines(load, last, parses_dns) >= len(load.lines) else 8):
+        rows = tuple(count(db, database, table) for table in tables)
         if rows != last:
             last, last_change = rows, time.monotonic()
         time.sleep(0.2)
     seconds = last_change - began
-    stored, pf, aw = last
+    stored, pf, aw, queries = stored_lines(load, last, parses_dns), *last[1:]
     db.close()
     return Result(
         system,
@@ -124,6 +138,7 @@ def measure(
         round(max(0, 1 - pf / load.packetfilter), 4),
         round(max(0, 1 - aw / load.addrwatch), 4),
         max(0, pf - load.packetfilter),
+        round(max(0, 1 - queries / load.dns_queries), 4) if parses_dns and load.dns_queries else None,
         round(cpu_seconds(pid) - cpu0, 2),
         round(peak_rss_mb(pid), 1),
         round(cpu_seconds(server.process.pid) - db_cpu0, 2),
@@ -181,8 +196,8 @@ SCENARIOS = {
 DISK: dict[str, int] = {}  # system: bytes its database takes on disk after the lossless TCP burst of the load
 
 
-def disk_bytes(server: MariaDBServer, database: str) -> int:
-    """What every table of a database takes on disk once all changes are written out (compressed pages take less)."""
+def disk_bytes(server: MariaDBServer, database: str, tables: str = "") -> int:
+    """What every table of a database (or those named `tables`...) takes on disk once all changes are written out."""
     db = server.connect()
     with db.cursor() as cursor:
         cursor.execute(
@@ -194,11 +209,26 @@ def disk_bytes(server: MariaDBServer, database: str) -> int:
         cursor.execute("UNLOCK TABLES")
         cursor.execute(
             "SELECT SUM(allocated_size) FROM information_schema.innodb_sys_tablespaces WHERE name LIKE %s",
-            (f"{database}/%",),
+            (f"{database}/{tables}%",),
         )
         (total,) = cursor.fetchone()
     db.close()
     return int(total or 0)
+
+
+DNS_DISK: dict[str, int] = {}  # our DNS tables (queries, hourly counts, per-device domains, dictionary)
+
+
+def dns_disk(queries: int) -> str:
+    """Bytes on disk per DNS query, with its share of the counts, the per-device domains and the dictionary."""
+    size = DNS_DISK.get("SIEM@Home")
+    if not size or not queries:
+        return ""
+    return (
+        f"| DNS tables after {queries} queries | MB on disk | bytes per query |\n|---|---|---|\n"
+        f"| dns_queries, dns_hourly, dns_device_domains, dns_domains (and their empty days ahead) |"
+        f" {size / 2**20:.1f} | {size / queries:.0f} |"
+    )
 
 
 def disk_table(messages: int) -> str:
@@ -291,6 +321,7 @@ def run_collector(server: MariaDBServer, deployment: dict[str, str], work: Path,
         collector.stop()
         if scenario == "TCP burst" and results[-1].loss_messages == 0:  # the first run: derived tables hold just it
             DISK["SIEM@Home"] = disk_bytes(server, "siem")
+            DNS_DISK["SIEM@Home"] = disk_bytes(server, "siem", "dns")
     return results
 
 
@@ -330,6 +361,7 @@ def ceiling(server: MariaDBServer, load: Load) -> Result:
         0,
         0,
         0,
+        None,
         0,
         0,
         round(cpu_seconds(server.process.pid) - db_cpu0, 2),
@@ -423,17 +455,18 @@ def table(results: list[Result]) -> str:
     head = (
         f"Ratios against: {base.system if base else '-'}, TCP burst.\n\n"
         "| system | scenario | s | msgs/s | x base msgs/s | loss msgs | loss pf | loss aw |"
-        " extra pf rows |"
+        " extra pf rows | loss DNS queries |"
         " sender CPU s | peak RSS MB | MariaDB CPU s | x base MariaDB CPU |"
     )
-    lines = [head, "|" + "---|" * 13]
+    lines = [head, "|" + "---|" * 14]
     for r in results:
         ratio = f"{r.messages_per_second / base.messages_per_second:.2f}" if base else "-"
         db_ratio = f"{r.mariadb_cpu / base.mariadb_cpu:.2f}" if base and base.mariadb_cpu else "-"
         lines.append(
             f"| {r.system} | {r.scenario} | {r.seconds} | {r.messages_per_second} | {ratio} |"
             f" {r.loss_messages:.2%} |"
-            f" {r.loss_packetfilter:.2%} | {r.loss_addrwatch:.2%} | {r.extra_packetfilter} | {r.sender_cpu} |"
+            f" {r.loss_packetfilter:.2%} | {r.loss_addrwatch:.2%} | {r.extra_packetfilter} |"
+            f" {'-' if r.loss_dns is None else f'{r.loss_dns:.2%}'} | {r.sender_cpu} |"
             f" {r.sender_peak_rss_mb} | {r.mariadb_cpu} | {db_ratio} |"
         )
     return "\n".join(lines)
@@ -459,14 +492,18 @@ def main() -> int:
             sizes = storage(server, load) if shutil.which("syslog-ng") or Path("/usr/sbin/syslog-ng").exists() else ""
         finally:
             server.stop()
-    report = table(results) + ("\n\n" + sizes if sizes else "") + "\n\n" + disk_table(len(load.lines))
+    dns = dns_disk(load.dns_queries)
+    report = (
+        table(results) + ("\n\n" + sizes if sizes else "") + "\n\n" + disk_table(len(load.lines))
+        + ("\n\n" + dns if dns else "")
+    )  # fmt: skip
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     header = (
-        f"# Ingest benchmark {stamp} UTC\n\n{COUNT} messages ({load.packetfilter} packet-filter,"
-        f" {load.addrwatch}"
-        f" addrwatch, {load.lookalikes} cron look-alikes), one private MariaDB, {os.cpu_count()} cores.\n\n"
+        f"# Ingest benchmark {stamp} UTC\n\n{len(load.lines)} messages ({load.packetfilter} packet-filter,"
+        f" {load.addrwatch} addrwatch, {load.dns_lines} DNS query-log lines of {load.dns_queries} queries,"
+        f" {load.lookalikes} cron look-alikes), one private MariaDB, {os.cpu_count()} cores.\n\n"
     )
     (RESULTS / f"ingest-{stamp}.md").write_text(header + report + "\n")
     (RESULTS / f"ingest-{stamp}.json").write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")

@@ -1,5 +1,13 @@
-"""Seeded load: 70% packet-filter lines in every prefix style (IPv4, IPv6, ICMP), 5% addrwatch, 25% daemon lines."""
+"""Seeded load of a busy home's hour: firewall lines in every prefix style, DNS query logs, discoveries, daemons.
 
+By default 40% of the lines are dnsmasq query logs (a query with its forwarded, reply,
+cached or block lines: about as many lines as the firewall's in a home making 200,000
+queries a day); the rest are 70% packet-filter lines (IPv4, IPv6, ICMP), 5% addrwatch,
+25% daemon lines.
+BENCH_DNS_SHARE=0 gives the load without DNS (70% firewall, 25% daemons) of earlier runs.
+"""
+
+import os
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +23,44 @@ class Load:
     packetfilter: int
     addrwatch: int
     lookalikes: int
+    dns_lines: int = 0
+    dns_queries: int = 0
+
+
+DNS_SHARE = float(os.environ.get("BENCH_DNS_SHARE", "0.40"))  # of the lines
+DNS_LINES = 2.55  # lines per query, on average, in the mix below
+# A few domains asked all the time, a long tail asked rarely: what a home's devices look up.
+DOMAINS = [f"{name}.example.com" for name in ("api", "cdn", "time", "metrics", "push", "img", "video", "auth")] + [
+    f"host{i}.tail{i % 97}.example.net" for i in range(3000)
+]
+BLOCKED = [f"ads{i}.tracker.example" for i in range(200)]
+
+
+def dns(rng: random.Random, stamp: str) -> list[str]:
+    """One query and what dnsmasq logs after it: cached, forwarded and answered (maybe a CNAME), NODATA, blocked."""
+    head = f"<30>{stamp} router dnsmasq[1]:"
+    client = f"192.168.1.{rng.randrange(2, 40)}"
+    kind = rng.choices(["cached", "forwarded", "cname", "nodata", "blocked"], [45, 25, 10, 10, 10])[0]
+    if kind == "blocked":
+        name = rng.choice(BLOCKED)
+        return [f"{head} query[A] {name} from {client}", f"{head} config {name} is 0.0.0.0"]
+    name = (
+        DOMAINS[min(int(rng.paretovariate(1.1)) - 1, len(DOMAINS) - 1)] if rng.random() < 0.7 else rng.choice(DOMAINS)
+    )
+    address = f"{_ip(rng)}"
+    if kind == "cached":
+        return [f"{head} query[A] {name} from {client}", f"{head} cached {name} is {address}"]
+    if kind == "nodata":
+        return [
+            f"{head} query[AAAA] {name} from {client}",
+            f"{head} forwarded {name} to 1.1.1.1",
+            f"{head} reply {name} is NODATA-IPv6",
+        ]
+    lines = [f"{head} query[A] {name} from {client}", f"{head} forwarded {name} to 1.1.1.1"]
+    if kind == "cname":
+        lines.append(f"{head} reply {name} is <CNAME>")
+        name = f"edge{rng.randrange(50)}.cdn.example.org"
+    return [*lines, f"{head} reply {name} is {address}"]
 
 
 def _ip(rng: random.Random) -> str:
@@ -61,30 +107,35 @@ def daemon(rng: random.Random, stamp: str, iso: str) -> tuple[str, bool]:
     choice = rng.random()
     if choice < 0.04:
         return f"<78>{stamp} router crond[99]: CMD (/usr/bin/sync --LOGIN=admin --TIMEOUT=30)", True
-    if choice < 0.5:
+    if choice < 0.6:
         return f"<86>{stamp} router dropbear[{rng.randrange(9999)}]: Exit before auth from <{_ip(rng)}:22>", False
-    if choice < 0.8:
-        return (
-            f'<14>1 {iso} nas Connection - - [synolog@6574 synotype="Connection" luser="admin"] '
-            "User [admin] from [192.168.1.20] logged in via [SSH].",
-            False,
-        )
-    return f"<30>{stamp} router dnsmasq[1]: query[A] example.com from 192.168.1.{rng.randrange(2, 250)}", False
+    return (
+        f'<14>1 {iso} nas Connection - - [synolog@6574 synotype="Connection" luser="admin"] '
+        "User [admin] from [192.168.1.20] logged in via [SSH].",
+        False,
+    )
 
 
-def generate(count: int, seed: int = 1) -> Load:
-    """`count` lines stamped over the last hour; the same seed gives the same lines."""
+def generate(count: int, seed: int = 1, dns_share: float = DNS_SHARE) -> Load:
+    """About `count` lines (a DNS query's lines stay together) stamped over the last hour; same seed, same lines."""
     rng = random.Random(seed)  # noqa: S311  (reproducible load, not a secret)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    lines, pf, aw, lookalikes = [], 0, 0, 0
-    for i in range(count):
-        moment = start + timedelta(seconds=3600 * i / count)
+    groups = dns_share / (DNS_LINES - dns_share * (DNS_LINES - 1))  # the share of draws that makes that of lines
+    firewall = 0.70 * (1 - groups)
+    lines, pf, aw, lookalikes, dns_lines, queries = [], 0, 0, 0, 0, 0
+    while len(lines) < count:
+        moment = start + timedelta(seconds=3600 * len(lines) / count)
         stamp, iso = moment.strftime("%b %e %H:%M:%S"), moment.isoformat(timespec="seconds")
         roll = rng.random()
-        if roll < 0.70:
+        if roll < firewall:
             lines.append(packet(rng, stamp))
             pf += 1
-        elif roll < 0.75:
+        elif roll < firewall + groups:
+            group = dns(rng, stamp)
+            lines += group
+            dns_lines += len(group)
+            queries += 1
+        elif roll < firewall + groups + 0.05 * (1 - groups):
             mac = f"00:11:22:{rng.randrange(256):02x}:{rng.randrange(256):02x}:{rng.randrange(256):02x}"
             unix = int(moment.timestamp())
             lines.append(
@@ -95,4 +146,4 @@ def generate(count: int, seed: int = 1) -> Load:
             line, lookalike = daemon(rng, stamp, iso)
             lines.append(line)
             lookalikes += lookalike
-    return Load([line.encode() for line in lines], pf, aw, lookalikes)
+    return Load([line.encode() for line in lines], pf, aw, lookalikes, dns_lines, queries)

@@ -7,7 +7,17 @@ from datetime import UTC, datetime, timedelta
 import pymysql
 
 from collector import db
-from collector.notify_policy import SEND, PendingEvent, Policy, decide, digest
+from collector.notify_policy import (
+    SEND,
+    DomainPolicy,
+    NewDomain,
+    PendingEvent,
+    Policy,
+    decide,
+    decide_domain,
+    digest,
+    domain_digest,
+)
 from collector.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,6 +30,15 @@ _PENDING = (
     "WHERE e.event = 'new device' AND e.notified_at IS NULL ORDER BY e.id LIMIT 500"
 )
 _DECIDED = "UPDATE device_events SET notified_at = UTC_TIMESTAMP(3), notice = %s WHERE id = %s"
+# Known devices' first queries for a domain in the last day, with when each device first asked anything.
+_NEW_DOMAINS = (
+    "SELECT x.device, x.domain_id, n.name, x.first_seen, d.name, d.hostname, d.vendor,"
+    " (SELECT MIN(o.first_seen) FROM dns_device_domains AS o WHERE o.device = x.device)"
+    " FROM dns_device_domains AS x JOIN devices AS d ON d.mac = x.device AND d.known"
+    " JOIN dns_domains AS n ON n.id = x.domain_id"
+    " WHERE x.first_seen >= UTC_TIMESTAMP() - INTERVAL 1 DAY AND x.notice IS NULL ORDER BY x.first_seen LIMIT 500"
+)
+_DOMAIN_DECIDED = "UPDATE dns_device_domains SET notice = %s WHERE device = %s AND domain_id = %s"
 
 
 class Notifier(threading.Thread):
@@ -36,6 +55,7 @@ class Notifier(threading.Thread):
         self._stop_event = threading.Event()
         self._connection: pymysql.connections.Connection | None = None
         self._policy: Policy | None = None
+        self._domain_policy: DomainPolicy | None = None
         self._waited: set[int] = set()
         self._backoff = settings.notify_digest_seconds
 
@@ -69,6 +89,44 @@ class Notifier(threading.Thread):
 
     def _round(self, sender: object) -> float:
         """Decide and notify once; return how long to wait before the next round."""
+        wait = self._devices_round(sender)
+        if self._settings.notify_new_domains:
+            wait = max(wait, self._domains_round(sender))
+        return wait
+
+    def _domains_round(self, sender: object) -> float:
+        """Known devices contacting a domain for the first time: decide each, send one digest, mark them."""
+        connection = self._connect()
+        with connection.cursor() as cursor:
+            cursor.execute(_NEW_DOMAINS)
+            pending = [NewDomain(*row) for row in cursor.fetchall()]
+        connection.commit()
+        if not pending:
+            return self._settings.notify_digest_seconds
+        now = datetime.now(UTC).replace(tzinfo=None)
+        policy = self._domain_policy
+        if policy is None:  # set by _connect, with the learning period
+            return self._settings.notify_digest_seconds
+        verdicts = [(decide_domain(new, now, policy), new) for new in pending]
+        outgoing = [new for verdict, new in verdicts if verdict == SEND]
+        quiet = [(verdict, new.device, new.domain_id) for verdict, new in verdicts if verdict != SEND]
+        if outgoing:
+            title, body = domain_digest(outgoing)
+            if not sender.notify(title=title, body=body):
+                self._backoff = min(self._backoff * 2, _MAX_BACKOFF_SECONDS)
+                log.warning("could not deliver the notification of %d new domain(s); retrying in %.0f s",
+                            len(outgoing), self._backoff)  # fmt: skip
+                outgoing = []
+            else:
+                log.info("notified %d new domain(s) of known devices", len(outgoing))
+        decided = quiet + [(SEND, new.device, new.domain_id) for new in outgoing]
+        with connection.cursor() as cursor:
+            cursor.executemany(_DOMAIN_DECIDED, decided)
+        connection.commit()
+        return self._backoff if len(decided) < len(pending) else self._settings.notify_digest_seconds
+
+    def _devices_round(self, sender: object) -> float:
+        """New devices: decide, send one digest, mark them; return how long to wait."""
         connection = self._connect()
         with connection.cursor() as cursor:
             cursor.execute(_PENDING)
@@ -120,6 +178,11 @@ class Notifier(threading.Thread):
             installed = datetime.fromisoformat(row[0]) if row else datetime.now(UTC).replace(tzinfo=None)
             learning_until = installed + timedelta(hours=self._settings.notify_learning_hours)
             self._policy = Policy(learning_until, self._settings.notify_randomised)
+            self._domain_policy = DomainPolicy(
+                learning_until,
+                timedelta(days=self._settings.notify_domains_learning_days),
+                self._settings.notify_domains_allowed,
+            )
             if learning_until > datetime.now(UTC).replace(tzinfo=None):
                 log.info("learning until %s UTC: new devices are recorded without notifications", learning_until)
         return self._connection

@@ -74,3 +74,67 @@ def digest(events: list[PendingEvent]) -> tuple[str, str]:
         )
         lines.append(f"- {label} ({event.mac}): {details}")
     return title, "\n".join(lines)
+
+
+ALLOWED = "allowed"
+DEFAULT_ALLOWED_DOMAINS = (
+    "apple.com", "icloud.com", "mzstatic.com", "google.com", "googleapis.com", "gstatic.com", "gvt1.com",
+    "microsoft.com", "windowsupdate.com", "windows.com", "msftconnecttest.com", "akamaiedge.net",
+    "akamaized.net", "cloudfront.net", "amazonaws.com", "ntp.org", "in-addr.arpa", "ip6.arpa", "local", "lan",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class NewDomain:
+    """A known device's first query for a domain, not yet decided."""
+
+    device: str
+    domain_id: int
+    domain: str
+    first_seen: datetime
+    name: str | None
+    hostname: str | None
+    vendor: str | None
+    asking_since: datetime  # the device's first query of all: its own learning period starts there
+
+
+@dataclass(frozen=True, slots=True)
+class DomainPolicy:
+    """SIEM_NOTIFY_DOMAINS_*: the learning periods and the suffixes that never notify."""
+
+    learning_until: datetime  # the installation's
+    device_learning: timedelta
+    allowed: tuple[str, ...] = DEFAULT_ALLOWED_DOMAINS
+
+
+def allowed(domain: str, suffixes: tuple[str, ...]) -> bool:
+    """Whether the domain is one of the suffixes or below one (`time.apple.com` under `apple.com`)."""
+    return any(domain == suffix or domain.endswith("." + suffix) for suffix in suffixes)
+
+
+def decide_domain(new: NewDomain, now: datetime, policy: DomainPolicy) -> str:
+    """SEND, or why not: allow-listed, still learning (the installation, or the device's own first week), stale."""
+    if allowed(new.domain, policy.allowed):
+        return ALLOWED
+    if now < policy.learning_until or new.first_seen < new.asking_since + policy.device_learning:
+        return LEARNING
+    if now - new.first_seen > STALE_AFTER:
+        return STALE
+    return SEND
+
+
+def domain_digest(news: list[NewDomain]) -> tuple[str, str]:
+    """One message for a round's new domains, grouped by device."""
+    devices: dict[str, list[NewDomain]] = {}
+    for new in news:
+        devices.setdefault(new.device, []).append(new)
+    count = len(news)
+    title = f"SIEM@Home: {count} new domain{'s' if count != 1 else ''} contacted by known devices"
+    lines = []
+    for device, items in devices.items():
+        first = items[0]
+        lines.append(
+            f"{first.name or first.hostname or device} ({device}{', ' + first.vendor if first.vendor else ''}):"
+        )
+        lines += [f"- {item.domain} at {item.first_seen:%Y-%m-%d %H:%M} UTC" for item in items]
+    return title, "\n".join(lines)

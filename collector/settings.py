@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from collector.notify_policy import RANDOMISED_POLICIES
+from collector.notify_policy import DEFAULT_ALLOWED_DOMAINS, RANDOMISED_POLICIES
 from common.placeholders import is_placeholder
 
 # Days each table keeps its rows (0: forever). Devices and their addresses are never trimmed.
@@ -54,6 +54,9 @@ class Settings:
     notify_digest_seconds: float = 60.0
     notify_learning_hours: float = 24.0
     notify_randomised: str = "hostname"
+    notify_new_domains: bool = False
+    notify_domains_learning_days: float = 7.0
+    notify_domains_allowed: tuple[str, ...] = DEFAULT_ALLOWED_DOMAINS
     retention_days: dict[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
     retention_check_seconds: float = 600.0
     max_database_mb: float = 0.0
@@ -93,6 +96,11 @@ class Settings:
             notify_randomised=reader.parse(
                 "SIEM_NOTIFY_RANDOMISED", cls.notify_randomised, _randomised_policy, "one of never, hostname, always"
             ),
+            notify_new_domains=reader.parse("SIEM_NOTIFY_NEW_DOMAINS", "false", _boolean, "true or false"),
+            notify_domains_learning_days=reader.number(
+                "SIEM_NOTIFY_DOMAINS_LEARNING_DAYS", cls.notify_domains_learning_days, 0, 365
+            ),
+            notify_domains_allowed=_suffixes(environ.get("SIEM_NOTIFY_DOMAINS_ALLOW")),
             retention_days={
                 table: reader.integer(f"SIEM_RETENTION_{table.upper()}_DAYS", days, 0, 36500)
                 for table, days in RETENTION_DEFAULTS.items()
@@ -125,6 +133,18 @@ def _randomised_policy(text: str) -> str:
     if policy not in RANDOMISED_POLICIES:
         raise ValueError(text)
     return policy
+
+
+def _suffixes(text: str | None) -> tuple[str, ...]:
+    """Domain suffixes that never notify: unset keeps the defaults, `+a.com,b.net` adds to them, `-` means none."""
+    if text is None or not text.strip():
+        return DEFAULT_ALLOWED_DOMAINS
+    text = text.strip()
+    if text == "-":
+        return ()
+    extra = text.startswith("+")
+    names = tuple(name.strip().lstrip("*.").rstrip(".").lower() for name in text.lstrip("+").replace(",", " ").split())
+    return (*DEFAULT_ALLOWED_DOMAINS, *names) if extra else names
 
 
 def _boolean(text: str) -> bool:

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS dns_device_domains (
     last_seen  DATETIME(3)  NOT NULL,
     queries    INT UNSIGNED NOT NULL,
     blocked    INT UNSIGNED NOT NULL COMMENT 'of those, answered by a block list',
+    notice     VARCHAR(16)  NULL     COMMENT 'new-domain notice: sent, or why not: allowed, learning, stale',
     PRIMARY KEY (device, domain_id),
     KEY dns_device_domains_first (first_seen),
     KEY dns_device_domains_last (last_seen)

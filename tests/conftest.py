@@ -13,7 +13,7 @@ import httpx
 import pymysql
 import pytest
 
-from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, free_port
+from tests.servers import ROOT, CollectorProcess, MariaDBServer, Receiver, collector_env, free_port
 
 TABLES = ("messages", "packetfilter", "addrwatch", "dns_queries")
 FRESH_PARTITIONS = "PARTITION BY RANGE COLUMNS (timestamp) (PARTITION p_future VALUES LESS THAN (MAXVALUE))"
@@ -162,3 +162,13 @@ def fetch(connection: pymysql.connections.Connection, sql: str, *args: object) -
     with connection.cursor(pymysql.cursors.DictCursor) as cursor:
         cursor.execute(sql, args or None)
         return list(cursor.fetchall())
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A notification receiver, running for the test."""
+    server = Receiver()
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()

@@ -1,6 +1,7 @@
 """Real processes for the tests: a private MariaDB server and the collector itself."""
 
 import contextlib
+import json
 import os
 import resource
 import shutil
@@ -8,7 +9,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pymysql
@@ -261,3 +265,32 @@ class ApiProcess:
             self.process.terminate()
             self.process.wait(timeout=20)
         self._log_file.close()
+
+
+class Receiver:
+    """A real HTTP server on loopback that records what notifications post to it."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                receiver.posts.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                """Keep test output quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def wait_for(self, count: int, timeout: float = 20) -> list[dict]:
+        """Wait until `count` notifications arrived; return them."""
+        deadline = datetime.now() + timedelta(seconds=timeout)
+        while len(self.posts) < count and datetime.now() < deadline:
+            threading.Event().wait(0.05)
+        return self.posts

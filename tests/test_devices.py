@@ -1,16 +1,14 @@
 """The device inventory and new-device notifications, through the collector's real receive path."""
 
-import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pymysql
-import pytest
 
 from tests.conftest import fetch, wait_for
-from tests.servers import CollectorProcess, free_port, lf_framed, send_tcp, send_udp
+from tests.servers import CollectorProcess, Receiver, free_port, lf_framed, send_tcp, send_udp
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(minutes=2)
 STAMP = NOW.strftime("%b %e %H:%M:%S")
@@ -133,45 +131,6 @@ class TestInventory:
         wait_for(db, "SELECT COUNT(*) FROM packetfilter", 3)
         rows = fetch(db, "SELECT name, action, dst_ip, dst_port FROM device_drops")
         assert rows == [{"name": "Living room TV", "action": "REJECT", "dst_ip": "203.0.113.80", "dst_port": 443}] * 2
-
-
-class Receiver:
-    """A real HTTP server on loopback that records what notifications post to it."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                receiver.posts.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                """Keep test output quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"json://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def wait_for(self, count: int, timeout: float = 20) -> list[dict]:
-        """Wait until `count` notifications arrived; return them."""
-        deadline = datetime.now() + timedelta(seconds=timeout)
-        while len(self.posts) < count and datetime.now() < deadline:
-            threading.Event().wait(0.05)
-        return self.posts
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A notification receiver, running for the test."""
-    server = Receiver()
-    server.thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
 
 
 NOTIFY = {"SIEM_NOTIFY_DIGEST_SECONDS": "0.5", "SIEM_NOTIFY_LEARNING_HOURS": "0"}

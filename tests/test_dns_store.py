@@ -10,7 +10,7 @@ import pymysql
 
 from collector.owners import AddressOwners
 from tests.conftest import fetch, wait_for
-from tests.servers import CollectorProcess, lf_framed, send_tcp, send_udp
+from tests.servers import CollectorProcess, Receiver, lf_framed, send_tcp, send_udp
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 TV, CAMERA = "3c:a6:2f:11:22:33", "b8:27:eb:12:34:56"
@@ -186,3 +186,46 @@ def test_an_address_is_named_after_the_device_that_held_it_when_the_query_was_ma
     assert owners.owner("192.168.1.46", day) is None
     owners.add([(TV, "192.168.1.45", day + timedelta(hours=21), day + timedelta(hours=22))])
     assert owners.owner("192.168.1.45", day + timedelta(hours=21, minutes=30)) == TV
+
+
+def test_a_known_device_contacting_a_new_domain_is_notified_once_unless_allowed_or_learning(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, receiver: Receiver
+) -> None:
+    with db.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO devices (mac, first_seen, last_seen, randomised, last_source, known, name)"
+            " VALUES (%s, %s, %s, FALSE, 'dnsmasq', TRUE, 'Living room TV')",
+            (TV, NOW - timedelta(days=10), NOW),
+        )
+    collector = start_collector(
+        SIEM_NOTIFY_URLS=receiver.url, SIEM_NOTIFY_NEW_DOMAINS="true", SIEM_NOTIFY_DOMAINS_LEARNING_DAYS="2",
+        SIEM_NOTIFY_DIGEST_SECONDS="0.5", SIEM_NOTIFY_LEARNING_HOURS="0",
+    )  # fmt: skip
+    send_tcp(collector.port, lf_framed(lease(NOW - timedelta(days=5), "192.168.1.45", TV, "tv")))
+    wait_for(db, "SELECT COUNT(*) FROM device_addresses", 1)
+    history = lookup(NOW - timedelta(days=4), "192.168.1.45", "usual.example")  # its first query: 4 days ago
+    guest = lookup(NOW, "192.168.1.99", "guest-only.example")  # not in the inventory: never notified
+    fresh = [
+        *lookup(NOW, "192.168.1.45", "telemetry.tv-maker.example"),
+        *lookup(NOW, "192.168.1.45", "time.apple.com"),
+        *lookup(NOW, "192.168.1.45", "usual.example"),
+    ]
+    send_tcp(collector.port, lf_framed(*history, *guest, *fresh))
+    wait_for(db, "SELECT COUNT(*) FROM dns_device_domains WHERE notice IS NOT NULL", 2)
+    posts = receiver.wait_for(1)
+    assert len(posts) == 1
+    assert posts[0]["title"] == "SIEM@Home: 1 new domain contacted by known devices"
+    assert "Living room TV" in posts[0]["message"]
+    assert "telemetry.tv-maker.example" in posts[0]["message"]
+    notices = fetch(
+        db,
+        "SELECT d.name, x.notice FROM dns_device_domains x JOIN dns_domains d ON d.id = x.domain_id ORDER BY 1",
+    )
+    assert notices == [
+        {"name": "guest-only.example", "notice": None},
+        {"name": "telemetry.tv-maker.example", "notice": "sent"},
+        {"name": "time.apple.com", "notice": "allowed"},
+        {"name": "usual.example", "notice": None},  # first asked days ago: not new
+    ]
+    time.sleep(1.5)
+    assert len(receiver.posts) == 1, "each new domain is announced once"

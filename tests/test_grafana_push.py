@@ -18,7 +18,7 @@ class TestPlan:
         """A fresh Grafana: data source, folder and all four dashboards."""
         actions = plan(None, None, {}, datasource_payload(ENV), wanted_dashboards())
         kinds = [action.kind for action in actions]
-        assert kinds == ["create-datasource", "create-folder"] + ["upload-dashboard"] * 4
+        assert kinds == ["create-datasource", "create-folder"] + ["upload-dashboard"] * 5
         uploads = [action.payload for action in actions if action.kind == "upload-dashboard"]
         assert all(payload["folderUid"] == FOLDER_UID and payload["overwrite"] for payload in uploads)
         assert all(payload["dashboard"]["id"] is None for payload in uploads)
@@ -61,5 +61,5 @@ class TestPayloads:
     def test_dashboards_are_the_provisioned_ones(self) -> None:
         """The same four dashboards, compared without the fields Grafana bumps."""
         wanted = wanted_dashboards()
-        assert sorted(wanted) == ["siem-devices", "siem-firewall", "siem-home", "siem-logs"]
+        assert sorted(wanted) == ["siem-devices", "siem-dns", "siem-firewall", "siem-home", "siem-logs"]
         assert comparable({**wanted["siem-home"], "version": 9, "id": 1}) == comparable(wanted["siem-home"])

@@ -49,6 +49,8 @@ class TestSettings:
             ("TZ", "Mars/Olympus", "TZ='Mars/Olympus' is not a time zone name"),
             ("SIEM_MAX_MESSAGE_BYTES", "10", "SIEM_MAX_MESSAGE_BYTES='10'"),
             ("SIEM_LOG_LEVEL", "chatty", "SIEM_LOG_LEVEL='chatty'"),
+            ("SIEM_DNS_LINES_IN_MESSAGES", "maybe", "SIEM_DNS_LINES_IN_MESSAGES='maybe' is not true or false"),
+            ("SIEM_NOTIFY_NEW_DOMAINS", "2", "SIEM_NOTIFY_NEW_DOMAINS='2' is not true or false"),
         ],
     )
     def test_bad_value_is_named_with_what_was_expected(self, name: str, value: str, says: str) -> None:
@@ -61,3 +63,31 @@ class TestSettings:
         with pytest.raises(SettingsError) as caught:
             Settings.from_env({"SIEM_DB_PASSWORD": "", "SIEM_SYSLOG_PORT": "x", "TZ": "nowhere"})
         assert all(name in str(caught.value) for name in ("SIEM_DB_PASSWORD", "SIEM_SYSLOG_PORT", "TZ"))
+
+
+class TestDnsSettings:
+    """The DNS switches: off by default, the notice's allow-list extended or replaced."""
+
+    def test_dns_defaults_keep_lines_out_of_messages_and_the_notice_off(self) -> None:
+        settings = Settings.from_env(GOOD)
+        assert settings.dns_lines_in_messages is False
+        assert settings.notify_new_domains is False
+        assert settings.retention_days["dns_queries"] == 30
+        assert settings.retention_days["dns_device_domains"] == 365
+        assert "apple.com" in settings.notify_domains_allowed
+
+    @pytest.mark.parametrize(
+        ("value", "has", "lacks"),
+        [
+            ("+*.Example.ORG., vendor.example", ("apple.com", "example.org", "vendor.example"), ()),
+            ("only.example", ("only.example",), ("apple.com",)),
+            ("-", (), ("apple.com",)),
+        ],
+    )
+    def test_allow_list_adds_with_plus_replaces_without_and_dash_empties(
+        self, value: str, has: tuple, lacks: tuple
+    ) -> None:
+        allowed = Settings.from_env({**GOOD, "SIEM_NOTIFY_DOMAINS_ALLOW": value}).notify_domains_allowed
+        assert all(name in allowed for name in has)
+        assert not any(name in allowed for name in lacks)
+        assert value != "-" or allowed == ()
