@@ -134,7 +134,7 @@ def measure(
         scenario,
         round(seconds, 2),
         round(stored / seconds),
-        round(1 - stored / len(load.lines), 4),
+        round(max(0, 1 - stored / len(load.lines)), 4),
         round(max(0, 1 - pf / load.packetfilter), 4),
         round(max(0, 1 - aw / load.addrwatch), 4),
         max(0, pf - load.packetfilter),
