@@ -37,7 +37,7 @@ DEVICES = 500
 DNS_QUERIES = int(PF_ROWS * 0.3)
 DNS_DOMAINS = 20000
 DNS_DEVICES = 40  # of the inventory's devices, those that ask the resolver
-OUTCOMES = ["cached"] * 45 + ["answered"] * 30 + ["blocked"] * 10 + ["nodata"] * 8 + ["nxdomain"] * 5 + ["local"] * 2
+OUTCOMES = ["cached"] * 55 + ["answered"] * 38 + ["nxdomain"] * 5 + ["local"] * 2  # of domains no list blocks
 TARGET_MS = 250
 QUERY_BUFFER_POOL = "128M"  # what MariaDB gets on a 1-2 GB NAS beside the other services
 FILL_OPTIONS = ("--innodb-buffer-pool-size=4G", "--innodb-flush-log-at-trx-commit=0")
@@ -175,20 +175,31 @@ def fill_dns(connection: pymysql.connections.Connection, work: Path, rng: random
         for i in range(start, min(DNS_QUERIES, start + chunk)):
             moment = START + timedelta(seconds=i * step)
             device = rng.randrange(len(macs))
-            domain = min(int(rng.paretovariate(0.8)), DNS_DOMAINS)
-            outcome = rng.choice(OUTCOMES)
+            if rng.random() < 0.8:  # mostly the few hundred domains the device always asks for
+                domain = 1 + (device * 53 + min(int(rng.paretovariate(1.0)), 300) - 1) % DNS_DOMAINS
+            else:
+                domain = min(int(rng.paretovariate(0.8)), DNS_DOMAINS)
+            qtype = rng.choice(["A", "A", "AAAA", "HTTPS"])
+            if domain % 12 == 0:
+                outcome = "blocked"
+            elif qtype == "AAAA" and domain % 3 == 0:
+                outcome = "nodata"
+            else:
+                outcome = rng.choice(OUTCOMES)
             rows.append((
-                moment, "openwrt", f"192.168.1.{device + 2}", macs[device], rng.choice(["A", "A", "AAAA", "HTTPS"]),
-                domain, outcome, "config" if outcome == "blocked" else None,
-                "1.1.1.1" if outcome == "answered" else None, f"203.0.113.{domain % 250}",
+                moment, "openwrt", f"192.168.1.{device + 2}", macs[device], qtype, domain, outcome,
+                "config" if outcome == "blocked" else None, "1.1.1.1" if outcome == "answered" else None,
+                f"203.0.113.{domain % 250}",
             ))  # fmt: skip
         path = work / "dns.tsv"
         path.write_bytes(_tsv(rows))
-        hourly, spans = dns_counts(rows)
+        counts = dns_counts(rows)
         with connection.cursor() as cursor:
             cursor.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE dns_queries ({names})")
-            cursor.executemany(collector_db.DNS_HOURLY, hourly)
-            cursor.executemany(collector_db.DNS_DEVICE_DOMAINS, spans)
+            cursor.executemany(collector_db.DNS_HOURLY, counts.hourly)
+            cursor.executemany(collector_db.DNS_DEVICE_HOURLY, counts.device_hourly)
+            cursor.executemany(collector_db.DNS_DOMAIN_DAILY, counts.domain_daily)
+            cursor.executemany(collector_db.DNS_DEVICE_DOMAINS, counts.spans)
         print(f"\rdns_queries: {min(DNS_QUERIES, start + chunk)}/{DNS_QUERIES}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return DNS_QUERIES

@@ -88,6 +88,12 @@ DNS_HOURLY = _insert(
     ("timestamp", "host", "device", "domain_id", "outcome", "queries"),
     "queries = queries + VALUES(queries)",
 )
+DNS_DEVICE_HOURLY = _insert(
+    "dns_device_hourly", ("timestamp", "host", "device", "outcome", "queries"), "queries = queries + VALUES(queries)"
+)
+DNS_DOMAIN_DAILY = _insert(
+    "dns_domain_daily", ("timestamp", "host", "domain_id", "outcome", "queries"), "queries = queries + VALUES(queries)"
+)
 DNS_DEVICE_DOMAINS = _insert(
     "dns_device_domains",
     ("device", "domain_id", "first_seen", "last_seen", "queries", "blocked"),

@@ -9,10 +9,11 @@ dated by a wrong router clock is named after the device that held the address th
 from bisect import insort
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from collector.dns import BLOCKED
 from collector.dnsjoin import DnsQuery
-from common.store import HOUR, floor_time
+from common.store import DAY, HOUR, floor_time
 
 KEEP = timedelta(days=32)  # spans older than this name no query the DNS retention keeps
 
@@ -83,12 +84,17 @@ def dns_rows(queries: list[DnsQuery], owners: AddressOwners, domain_ids: dict[st
     return rows
 
 
-def dns_counts(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
-    """Fold `dns_queries` rows into hourly counts and per-device domain spans.
+class DnsCounts(NamedTuple):
+    """A batch's DNS queries folded into each derived table's rows."""
 
-    Hourly: (hour, host, device, domain_id, outcome, queries); per device and domain:
-    (device, domain_id, first_seen, last_seen, queries, blocked).
-    """
+    hourly: list[tuple]  # (hour, host, device, domain_id, outcome, queries)
+    device_hourly: list[tuple]  # (hour, host, device, outcome, queries)
+    domain_daily: list[tuple]  # (day, host, domain_id, outcome, queries)
+    spans: list[tuple]  # (device, domain_id, first_seen, last_seen, queries, blocked)
+
+
+def dns_counts(rows: list[tuple]) -> DnsCounts:
+    """Fold `dns_queries` rows into the hourly and daily counts and the per-device domain spans."""
     hourly: Counter[tuple] = Counter()
     spans: dict[tuple, list] = {}
     for moment, host, _client, device, _qtype, domain_id, outcome, *_ in rows:
@@ -101,4 +107,14 @@ def dns_counts(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
             span[0], span[1] = min(span[0], moment), max(span[1], moment)
             span[2] += 1
             span[3] += blocked
-    return [(*key, n) for key, n in hourly.items()], [(*key, *span) for key, span in spans.items()]
+    devices: Counter[tuple] = Counter()
+    domains: Counter[tuple] = Counter()
+    for (hour, host, device, domain_id, outcome), n in hourly.items():
+        devices[(hour, host, device, outcome)] += n
+        domains[(floor_time(hour, DAY), host, domain_id, outcome)] += n
+    return DnsCounts(
+        [(*key, n) for key, n in hourly.items()],
+        [(*key, n) for key, n in devices.items()],
+        [(*key, n) for key, n in domains.items()],
+        [(*key, *span) for key, span in spans.items()],
+    )

@@ -201,8 +201,14 @@ class Writer(threading.Thread):
         """A batch's DNS rows and counts, its queries named by the address spans up to and with this batch's."""
         ids = self._domains.ids(self._connection, {query.domain for query in queries})
         rows = dns_rows(queries, self._owners, ids)
-        hourly, spans = dns_counts(rows)
-        return [(db.DNS_QUERIES, rows), (db.DNS_HOURLY, hourly), (db.DNS_DEVICE_DOMAINS, spans)]
+        counts = dns_counts(rows)
+        return [
+            (db.DNS_QUERIES, rows),
+            (db.DNS_HOURLY, counts.hourly),
+            (db.DNS_DEVICE_HOURLY, counts.device_hourly),
+            (db.DNS_DOMAIN_DAILY, counts.domain_daily),
+            (db.DNS_DEVICE_DOMAINS, counts.spans),
+        ]
 
     def _to_spool(self, prepared: Prepared) -> None:
         """Spool a batch; while the spool is full, hold it and keep trying both ways."""

@@ -24,8 +24,7 @@ CREATE TABLE IF NOT EXISTS dns_queries (
     upstream   VARCHAR(45)     NULL     COMMENT 'the server it was forwarded to',
     answer     VARCHAR(45)     NULL     COMMENT 'the first address of the answer',
     PRIMARY KEY (timestamp, id),
-    KEY dns_queries_id (id),
-    KEY dns_queries_device_time (device, timestamp)
+    KEY dns_queries_id (id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci
   PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1
   PARTITION BY RANGE COLUMNS (timestamp) (PARTITION p_future VALUES LESS THAN (MAXVALUE));
@@ -41,6 +40,26 @@ CREATE TABLE IF NOT EXISTS dns_hourly (
     queries   INT UNSIGNED NOT NULL,
     PRIMARY KEY (timestamp, host, device, domain_id, outcome),
     KEY dns_hourly_device (device, timestamp)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
+
+-- The same per hour without the domain (totals, outcomes over time, top devices), and per day
+-- without the device (top domains over weeks): small enough to answer a month at once.
+CREATE TABLE IF NOT EXISTS dns_device_hourly (
+    timestamp DATETIME     NOT NULL COMMENT 'start of the hour, UTC',
+    host      VARCHAR(255) NOT NULL,
+    device    VARCHAR(45)  NOT NULL,
+    outcome   VARCHAR(10)  NOT NULL,
+    queries   INT UNSIGNED NOT NULL,
+    PRIMARY KEY (timestamp, host, device, outcome)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
+
+CREATE TABLE IF NOT EXISTS dns_domain_daily (
+    timestamp DATETIME     NOT NULL COMMENT 'start of the UTC day',
+    host      VARCHAR(255) NOT NULL,
+    domain_id INT UNSIGNED NOT NULL,
+    outcome   VARCHAR(10)  NOT NULL,
+    queries   INT UNSIGNED NOT NULL,
+    PRIMARY KEY (timestamp, host, domain_id, outcome)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- Each device's domains: when it first and last asked, and how often (kept a year, longer than the queries).

@@ -87,6 +87,8 @@ GRANT SELECT, INSERT, DELETE ON \`${siem_db}\`.device_events TO '${siem_collecto
 GRANT INSERT, DELETE, SELECT (id, timestamp) ON \`${siem_db}\`.dns_queries TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT ON \`${siem_db}\`.dns_domains TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_hourly TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_device_hourly TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_domain_daily TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_device_domains TO '${siem_collector_user}'@'%';
 GRANT UPDATE (notified_at, notice) ON \`${siem_db}\`.device_events TO '${siem_collector_user}'@'%';
 

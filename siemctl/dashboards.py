@@ -6,6 +6,7 @@ from typing import Any
 
 from common.store import NO_VALUE, REST
 from siemctl.panels import (
+    ALL,
     DATASOURCE,
     barchart,
     dashboard,
@@ -112,23 +113,53 @@ DNS_NAME = (
 )
 
 
-def dns_counted(keys: list[tuple[str, str, str]], where: str) -> str:
-    """Queries (n) and blocked queries (b) per key: dns_hourly's whole hours, raw dns_queries at the edges.
+def dns_union(keys: list[tuple[str, str, str]], where: str, levels: list[tuple[str, str]]) -> str:
+    """One SELECT per (table, time condition) of `levels`, each giving the keys, queries (n) and blocked (b).
 
-    `keys` are (expression on dns_hourly, the same on dns_queries, alias). The collector
-    writes both tables in one transaction, so the sum is the raw rows' answer at once.
+    `keys` are (expression on the counts tables, the same on dns_queries, alias); the raw
+    queries are counted, the counts tables summed.
     """
-    hourly = ", ".join(f"{h} AS {alias}" for h, _, alias in keys)
-    raw = ", ".join(f"{r} AS {alias}" for _, r, alias in keys)
     group = ", ".join(str(i) for i in range(1, len(keys) + 1))
+    parts = []
+    for source, span in levels:
+        raw = source == "dns_queries"
+        columns = ", ".join(f"{r if raw else h} AS {alias}" for h, r, alias in keys)
+        counted = (
+            "COUNT(*) AS n, SUM(outcome = 'blocked') AS b" if raw
+            else "SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b"
+        )  # fmt: skip
+        parts.append(f"SELECT {columns}, {counted} FROM {source} WHERE {span} AND {where} GROUP BY {group}")
+    return " UNION ALL ".join(parts)
+
+
+def dns_counted(keys: list[tuple[str, str, str]], where: str, levels: list[tuple[str, str]] | None = None) -> str:
+    """Queries (n) and blocked queries (b) per key, from the counts for whole hours (or days) and raw edges.
+
+    The collector writes the counts in the same transaction as the queries, so the sum is the raw
+    rows' answer at once. The default levels are per device and hour: totals, outcomes, devices.
+    """
     aliases = ", ".join(alias for *_, alias in keys)
-    return (
-        f"SELECT {aliases}, SUM(n) AS n, SUM(b) AS b FROM ("
-        f"SELECT {hourly}, SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b FROM dns_hourly"
-        f" WHERE timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO} AND {where} GROUP BY {group}"
-        f" UNION ALL SELECT {raw}, COUNT(*) AS n, SUM(outcome = 'blocked') AS b FROM dns_queries"
-        f" WHERE {EDGE_MINUTES} AND {where} GROUP BY {group}) AS parts GROUP BY {aliases}"
-    )
+    union = dns_union(keys, where, levels or DEVICE_LEVELS)
+    return f"SELECT {aliases}, SUM(n) AS n, SUM(b) AS b FROM ({union}) AS parts GROUP BY {aliases}"
+
+
+WHOLE_HOURS = f"timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO}"
+WHOLE_DAYS = f"timestamp >= {DAY_FROM} AND timestamp < {DAY_TO}"
+DEVICE_LEVELS = [("dns_device_hourly", WHOLE_HOURS), ("dns_queries", EDGE_MINUTES)]
+# Top domains of every device: whole days per domain, hours beside them, raw minutes at the edges; of some
+# devices (the daily counts have no device column): whole hours per device and domain, raw edges.
+DOMAIN_LEVELS = [("dns_domain_daily", WHOLE_DAYS), ("dns_hourly", HOURS_BESIDE_DAYS), ("dns_queries", EDGE_MINUTES)]
+DEVICE_DOMAIN_LEVELS = [("dns_hourly", WHOLE_HOURS), ("dns_queries", EDGE_MINUTES)]
+
+
+def dns_domains_counted(where: str) -> str:
+    """(domain_id, n, b) for the range: from the daily counts with every device selected, else the hourly ones."""
+    everyone = f"({ALL} IN ($device))"
+    union = (
+        dns_union([DNS_DOMAIN], f"{everyone} AND {where}", DOMAIN_LEVELS) + " UNION ALL "
+        + dns_union([DNS_DOMAIN], f"NOT {everyone} AND device IN ($device) AND {where}", DEVICE_DOMAIN_LEVELS)
+    )  # fmt: skip
+    return f"SELECT domain_id, SUM(n) AS n, SUM(b) AS b FROM ({union}) AS parts GROUP BY domain_id"
 
 
 DNS_HOUR = ("timestamp", "FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 3600 * 3600)", "hour")
@@ -138,11 +169,11 @@ DNS_OUTCOME = ("outcome", "outcome", "outcome")
 
 
 def dns_top_domains(title: str, where: str, description: str, *, blocked: bool = False, width: int = 8) -> dict:
-    """A bar per domain: the most queried (or most blocked) in the range."""
+    """A bar per domain: the most queried (or most blocked) in the range, of the devices selected."""
     measure = "b" if blocked else "n"
     return barchart(
         title,
-        f"SELECT d.name AS domain, CAST(r.{measure} AS SIGNED) AS queries FROM ({dns_counted([DNS_DOMAIN], where)})"
+        f"SELECT d.name AS domain, CAST(r.{measure} AS SIGNED) AS queries FROM ({dns_domains_counted(where)})"
         f" AS r JOIN dns_domains AS d ON d.id = r.domain_id WHERE r.{measure} > 0 ORDER BY r.{measure} DESC, d.name"
         " LIMIT 15",
         description,
@@ -152,7 +183,8 @@ def dns_top_domains(title: str, where: str, description: str, *, blocked: bool =
 
 def dns() -> dict[str, Any]:
     """What every device asks the resolver: queries by outcome, top domains and devices, blocked share, new domains."""
-    where = f"{var_in('host', 'host')} AND {var_in('device', 'device')}"
+    hosts = var_in("host", "host")
+    where = f"{hosts} AND {var_in('device', 'device')}"
     variables = [
         query_variable(
             "host", "Resolver", "SELECT DISTINCT host FROM dns_hourly WHERE $__timeFilter(timestamp) ORDER BY 1"
@@ -187,14 +219,14 @@ def dns() -> dict[str, Any]:
             width=24,
             height=7,
         ),
-        dns_top_domains("Top domains", where, "The most queried domains in the range."),
+        dns_top_domains("Top domains", hosts, "The most queried domains in the range."),
         barchart(
             "Top devices",
             f"SELECT {DNS_NAME} AS device, CAST(x.n AS SIGNED) AS queries FROM ({dns_counted([DNS_DEVICE], where)})"
             " AS x LEFT JOIN devices AS v ON v.mac = x.device ORDER BY x.n DESC, x.device LIMIT 15",
             "The devices sending most queries, by name where the inventory has one.",
         ),
-        dns_top_domains("Most blocked domains", where, "Domains a block list answered most often.", blocked=True),
+        dns_top_domains("Most blocked domains", hosts, "Domains a block list answered most often.", blocked=True),
         table(
             "Newest domains",
             f"SELECT x.first_seen AS time, {DNS_NAME} AS device, v.vendor, d.name AS domain,"
@@ -380,12 +412,10 @@ def devices() -> dict[str, Any]:
             "New devices, address and hostname changes; `notice` says whether a notification went out.",
             width=24,
         ),
-        dns_top_domains(
-            "Top domains of the chosen devices", var_in("device", "device"), "What the devices picked above look up."
-        ),
+        dns_top_domains("Top domains of the chosen devices", "TRUE", "What the devices picked above look up."),
         dns_top_domains(
             "Blocked queries of the chosen devices",
-            var_in("device", "device"),
+            "TRUE",
             "Domains a block list answered for the devices picked above.",
             blocked=True,
         ),

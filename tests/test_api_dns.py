@@ -9,6 +9,7 @@ import httpx
 import pymysql
 import pytest
 
+from api.routes.dns import DEVICE_HOURLY, DOMAIN_DAILY, HOURLY, RAW, pieces
 from tests.conftest import API_TOKEN, fetch, wait_for
 from tests.servers import CollectorProcess, lf_framed, send_tcp
 from tests.test_dns_store import NOW, TV, lease, line, lookup
@@ -156,3 +157,19 @@ def test_a_domain_with_sql_in_it_is_just_a_domain_nobody_asked_for(api_url: str)
     response = get(api_url, "/dns/top", by="device", domain="x' UNION SELECT name FROM mysql.user --")
     assert response.status_code == 200
     assert response.json()["entries"] == []
+
+
+def test_a_range_is_cut_into_whole_days_whole_hours_beside_them_and_raw_minutes_at_the_edges() -> None:
+    since, until = datetime(2026, 11, 28, 22, 17), datetime(2026, 12, 1, 9, 5)
+    assert pieces(since, until, [DOMAIN_DAILY, HOURLY]) == [
+        (RAW, since, datetime(2026, 11, 28, 23)),
+        (HOURLY[0], datetime(2026, 11, 28, 23), datetime(2026, 11, 29)),
+        (DOMAIN_DAILY[0], datetime(2026, 11, 29), datetime(2026, 12, 1)),
+        (HOURLY[0], datetime(2026, 12, 1), datetime(2026, 12, 1, 9)),
+        (RAW, datetime(2026, 12, 1, 9), until),
+    ]
+    inside_an_hour = (datetime(2026, 12, 1, 9, 5), datetime(2026, 12, 1, 9, 55))
+    assert pieces(*inside_an_hour, [DEVICE_HOURLY]) == [(RAW, *inside_an_hour)]
+    assert pieces(datetime(2026, 12, 1), datetime(2026, 12, 2), [DOMAIN_DAILY, HOURLY]) == [
+        (DOMAIN_DAILY[0], datetime(2026, 12, 1), datetime(2026, 12, 2))
+    ]

@@ -62,6 +62,11 @@ def demo_lines() -> list[bytes]:
         f"<12>{stamp(6)} nas kernel: warning: disk 2 is hot".encode(),
         *[f"<14>{stamp(i)} router app: informational {i}".encode() for i in range(20)],
     ]
+    for i in range(12):  # a day and more back: whole days of the daily domain counts
+        lines.append(
+            f"<30>{stamp(1560 + i * 67)} router dnsmasq[9]: query[A] old{i % 3}.example from 10.0.0.46".encode()
+        )
+        lines.append(f"<30>{stamp(1560 + i * 67)} router dnsmasq[9]: cached old{i % 3}.example is 192.0.2.1".encode())
     for i in range(40):  # DNS queries over the last hours, from the TV (10.0.0.46 since its lease) and a guest
         client, domain = ("10.0.0.46", "api.netflix.com") if i % 3 else ("10.0.0.77", "ads.example")
         lines.append(f"<30>{stamp(i * 7)} router dnsmasq[9]: query[A] {domain} from {client}".encode())
@@ -84,7 +89,7 @@ def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pyt
     collector = CollectorProcess(env, base / "collector.log").start()
     lines = demo_lines()
     send_tcp(collector.port, lf_framed(*lines))
-    assert wait_for(root, "SELECT COUNT(*) FROM dns_queries", 40) == 40
+    assert wait_for(root, "SELECT COUNT(*) FROM dns_queries", 52) == 52
     dns_lines = sum(1 for line in lines if b" dnsmasq[9]: " in line)  # stored as their queries' rows
     assert wait_for(root, "SELECT COUNT(*) FROM messages", len(lines) - dns_lines) == len(lines) - dns_lines
     assert collector.stop() == 0
@@ -385,17 +390,17 @@ def test_stats_rows_equal_counting_raw_rows(reader: pymysql.connections.Connecti
         assert response.json()["tables"][table]["rows"] == raw[0][0], table
 
 
-@pytest.mark.parametrize(("first", "last"), [(24 * 60, 0), (137, 13), (50, 20)])
+@pytest.mark.parametrize(("first", "last"), [(24 * 60, 0), (137, 13), (50, 20), (3 * 24 * 60 + 7, 0)])
 def test_dns_panels_equal_counting_raw_rows(reader: pymysql.connections.Connection, first: int, last: int) -> None:
-    """Queries, blocked share and top domains, from hourly counts plus raw edges, match the raw rows."""
+    """Queries, blocked share, devices and top domains, from daily and hourly counts plus raw edges, match raw rows."""
     start = (NOW - timedelta(minutes=first)).replace(tzinfo=UTC)
     end = (NOW - timedelta(minutes=last)).replace(tzinfo=UTC)
     span = (start.replace(tzinfo=None), end.replace(tzinfo=None))
     board = LOADED["dns"]
 
-    def answer(title: str) -> list[tuple]:
-        sql = next(p["targets"][0]["rawSql"] for p in board["panels"] if p["title"] == title)
-        return run(reader, expand(sql, start, end, interval=300, definitions=variables_of(board)))[1]
+    def answer(title: str, values: dict | None = None, on: dict = board) -> list[tuple]:
+        sql = next(p["targets"][0]["rawSql"] for p in on["panels"] if p["title"] == title)
+        return run(reader, expand(sql, start, end, interval=300, values=values, definitions=variables_of(on)))[1]
 
     with reader.cursor() as cursor:
         cursor.execute(
@@ -411,3 +416,13 @@ def test_dns_panels_equal_counting_raw_rows(reader: pymysql.connections.Connecti
     assert answer("Blocked share")[0][0] == round(100 * blocked / total)
     assert dict(answer("Top domains")) == {name: n for name, (n, _) in raw.items()}
     assert dict(answer("Most blocked domains")) == {name: b for name, (_, b) in raw.items() if b}
+    with reader.cursor() as cursor:
+        cursor.execute(
+            "SELECT d.name, COUNT(*) FROM dns_queries q JOIN dns_domains d ON d.id = q.domain_id"
+            " WHERE q.timestamp >= %s AND q.timestamp <= %s AND q.device = 'a0:82:22:44:c6:1a' GROUP BY 1",
+            span,
+        )
+        tv = dict(cursor.fetchall())
+    chosen = answer("Top domains of the chosen devices", {"device": ["a0:82:22:44:c6:1a"]}, LOADED["devices"])
+    assert dict(chosen) == tv
+    assert "ads.example" not in tv, "the guest's queries are not the TV's"

@@ -161,6 +161,16 @@ def test_old_dated_and_shuffled_queries_keep_every_derived_answer_equal_to_the_r
     wait_for(db, "SELECT COUNT(*) FROM dns_queries", sent)
     assert raw_hourly(db) == stored_hourly(db)
     assert raw_spans(db) == stored_spans(db)
+    for table, key, bucket in (
+        ("dns_device_hourly", "device", "%Y-%m-%d %H:00:00"),
+        ("dns_domain_daily", "domain_id", "%Y-%m-%d 00:00:00"),
+    ):
+        raw = fetch(db, f"SELECT DATE_FORMAT(timestamp, '{bucket}') AS t, host, {key} AS k, outcome, COUNT(*) AS n"
+                        " FROM dns_queries GROUP BY 1, 2, 3, 4")  # fmt: skip
+        stored = fetch(db, f"SELECT timestamp AS t, host, {key} AS k, outcome, queries AS n FROM {table}")
+        assert {(str(r["t"]), r["host"], r["k"], r["outcome"]): r["n"] for r in raw} == {
+            (f"{r['t']:%Y-%m-%d %H:%M:%S}", r["host"], r["k"], r["outcome"]): r["n"] for r in stored
+        }, table
     devices = {row["device"] for row in fetch(db, "SELECT DISTINCT device FROM dns_queries")}
     assert devices == {"02:00:00:00:00:00", "02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:03",
                        "192.168.1.14", "192.168.1.15"}  # fmt: skip

@@ -1,11 +1,13 @@
 """What devices ask the router's resolver: top domains and devices, each device's domains, domains new to a device.
 
-Rankings read `dns_hourly` for the whole hours of the range and the raw `dns_queries`
-for the minutes at either edge. The collector writes both in the same transaction,
-so every answer equals the raw rows' at once, whatever order the lines arrived in.
+Rankings read the coarsest counts that hold the question's columns: whole days of
+`dns_domain_daily` (top domains), whole hours of `dns_device_hourly` (top devices) or
+of `dns_hourly` (with a device or domain filter), and the raw `dns_queries` for the
+minutes at either edge. The collector writes them all in the same transaction as the
+queries, so every answer equals the raw rows' at once, whatever order lines arrived in.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -16,7 +18,7 @@ from api.deps import TimeRange, TimeRangeDep, parse_moment, utcnow
 from api.models import DeviceDomain, DnsTop, NewDomain
 from api.routes.devices import MacPath, parse_mac
 from common.addresses import normalise_ip, normalise_mac
-from common.store import HOUR, floor_time
+from common.store import DAY, HOUR, floor_time
 
 router = APIRouter(tags=["dns"])
 
@@ -38,32 +40,49 @@ def device_value(text: str) -> str:
     return value
 
 
-def whole_hours(span: TimeRange) -> tuple[datetime, datetime] | None:
-    """The whole hours inside the range, which dns_hourly answers; None when it holds no whole hour."""
-    start = floor_time(span.since, HOUR)
-    if start < span.since:
-        start += HOUR
-    end = floor_time(span.until, HOUR)
-    return (start, end) if start < end else None
+def pieces(
+    since: datetime, until: datetime, levels: list[tuple[str, timedelta]]
+) -> list[tuple[str, datetime, datetime]]:
+    """Cut [since, until) into (table, start, end) pieces: whole buckets of the coarsest level, finer ones beside.
+
+    What no level covers in whole buckets (the minutes at the edges) is read from the raw queries.
+    """
+    if since >= until:
+        return []
+    if not levels:
+        return [(RAW, since, until)]
+    (table, size), finer = levels[0], levels[1:]
+    first = floor_time(since, size)
+    if first < since:
+        first += size
+    last = floor_time(until, size)
+    if first >= last:
+        return pieces(since, until, finer)
+    return [*pieces(since, first, finer), (table, first, last), *pieces(last, until, finer)]
 
 
-def _ranked_rows(span: TimeRange, key: str, where: list[str], params: list[object]) -> tuple[str, list[object]]:
-    """SQL giving (k, n, b): queries and blocked queries per `key` in the range, from hourly counts and raw edges."""
+RAW = "dns_queries"
+HOURLY = ("dns_hourly", HOUR)  # by host, device, domain and outcome
+DEVICE_HOURLY = ("dns_device_hourly", HOUR)  # by host, device and outcome
+DOMAIN_DAILY = ("dns_domain_daily", DAY)  # by host, domain and outcome
+
+
+def _ranked_rows(
+    span: TimeRange, key: str, where: list[str], params: list[object], levels: list[tuple[str, timedelta]]
+) -> tuple[str, list[object]]:
+    """SQL giving (k, n, b): queries and blocked queries per `key`, from the coarsest counts that answer, raw edges."""
     filters = "".join(f" AND {condition}" for condition in where)
-    hours = whole_hours(span)
-    raw = (
-        f"SELECT {key} AS k, COUNT(*) AS n, SUM(outcome = 'blocked') AS b FROM dns_queries"
-        f" WHERE timestamp >= %s AND timestamp < %s{filters} GROUP BY k"
-    )
-    if hours is None:
-        return raw, [span.since, span.until, *params]
-    hourly = (
-        f"SELECT {key} AS k, SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b FROM dns_hourly"
-        f" WHERE timestamp >= %s AND timestamp < %s{filters} GROUP BY k"
-    )
-    sql = f"SELECT k, SUM(n) AS n, SUM(b) AS b FROM ({hourly} UNION ALL {raw} UNION ALL {raw}) AS parts GROUP BY k"
-    args = [*hours, *params, span.since, hours[0], *params, hours[1], span.until, *params]
-    return sql, args
+    parts, args = [], []
+    for table, start, end in pieces(span.since, span.until, levels):
+        counted = "COUNT(*) AS n, SUM(outcome = 'blocked') AS b" if table == RAW else (
+            "SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b"
+        )  # fmt: skip
+        parts.append(
+            f"SELECT {key} AS k, {counted} FROM {table} WHERE timestamp >= %s AND timestamp < %s{filters} GROUP BY 1"
+        )
+        args += [start, end, *params]
+    union = " UNION ALL ".join(parts)
+    return f"SELECT k, SUM(n) AS n, SUM(b) AS b FROM ({union}) AS parts GROUP BY k", args
 
 
 @router.get("/dns/top", response_model=DnsTop)
@@ -94,8 +113,11 @@ def top(
     if domain is not None:
         where.append("domain_id = (SELECT id FROM dns_domains WHERE name = %s)")
         params.append(domain.rstrip(".").lower())
-    key = "domain_id" if by == DnsField.domain else "device"
-    ranked, args = _ranked_rows(span, key, where, params)
+    if by == DnsField.domain:  # the daily domain counts have no device: with one asked for, the hourly ones answer
+        key, levels = "domain_id", [DOMAIN_DAILY, HOURLY] if device is None else [HOURLY]
+    else:  # the device counts have no domain: with one asked for, the hourly ones answer
+        key, levels = "device", [DEVICE_HOURLY] if domain is None else [HOURLY]
+    ranked, args = _ranked_rows(span, key, where, params, levels)
     totals = query(db, f"SELECT COALESCE(SUM(n), 0) AS total FROM ({ranked}) AS ranked", args)
     if by == DnsField.domain:
         sql = (
