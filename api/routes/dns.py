@@ -118,20 +118,20 @@ def top(
     else:  # the device counts have no domain: with one asked for, the hourly ones answer
         key, levels = "device", [DEVICE_HOURLY] if domain is None else [HOURLY]
     ranked, args = _ranked_rows(span, key, where, params, levels)
-    totals = query(db, f"SELECT COALESCE(SUM(n), 0) AS total FROM ({ranked}) AS ranked", args)
+    total = "SUM(r.n) OVER () AS total"  # every matching query, beside the first `limit` values
     if by == DnsField.domain:
         sql = (
-            f"SELECT d.name AS value, r.n AS queries, r.b AS blocked FROM ({ranked}) AS r"
+            f"SELECT d.name AS value, r.n AS queries, r.b AS blocked, {total} FROM ({ranked}) AS r"
             " JOIN dns_domains AS d ON d.id = r.k ORDER BY r.n DESC, d.name LIMIT %s"
         )
     else:
         sql = (
-            f"SELECT r.k AS value, r.n AS queries, r.b AS blocked, v.name, v.vendor, v.hostname FROM ({ranked}) AS r"
-            " LEFT JOIN devices AS v ON v.mac = r.k ORDER BY r.n DESC, r.k LIMIT %s"
+            f"SELECT r.k AS value, r.n AS queries, r.b AS blocked, v.name, v.vendor, v.hostname, {total}"
+            f" FROM ({ranked}) AS r LEFT JOIN devices AS v ON v.mac = r.k ORDER BY r.n DESC, r.k LIMIT %s"
         )
     entries = query(db, sql, [*args, limit])
     return DnsTop(
-        since=span.since, until=span.until, by=by.value, total=int(totals[0]["total"]),
+        since=span.since, until=span.until, by=by.value, total=int(entries[0]["total"]) if entries else 0,
         entries=[{**row, "queries": int(row["queries"]), "blocked": int(row["blocked"])} for row in entries],
     )  # fmt: skip
 
