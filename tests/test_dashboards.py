@@ -382,10 +382,10 @@ def test_message_totals_equal_counting_raw_rows(reader: pymysql.connections.Conn
 
 
 def test_stats_rows_equal_counting_raw_rows(reader: pymysql.connections.Connection, api_url: str) -> None:
-    """/stats adds up 5-minute and hourly counts over three days of messages: the totals COUNT(*) gives."""
+    """/stats adds up 5-minute and hourly counts over three days of messages and queries: what COUNT(*) gives."""
     response = httpx.get(f"{api_url}/api/v1/stats", headers={"Authorization": f"Bearer {API_TOKEN}"})
     assert response.status_code == 200, response.text
-    for table in ("messages", "packetfilter"):
+    for table in ("messages", "packetfilter", "dns_queries"):
         _, raw = run(reader, f"SELECT COUNT(*) FROM {table}")
         assert response.json()["tables"][table]["rows"] == raw[0][0], table
 

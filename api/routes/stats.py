@@ -1,9 +1,9 @@
 """What the appliance holds: rows, time span and size per table, and the current ingest rate.
 
-COUNT(*) over tens of millions of rows takes seconds, so the two big tables' row
+COUNT(*) over tens of millions of rows takes seconds, so the big tables' row
 counts add up the collector's counts from the oldest stored row on, counting raw
 rows only in that first interval, and for messages the hourly counts from the
-first whole hour.
+first whole hour (DNS queries: the hourly counts per device).
 """
 
 from datetime import datetime, timedelta
@@ -23,11 +23,13 @@ _SPANS = {
     "addrwatch": ("timestamp", "timestamp"),
     "devices": ("first_seen", "last_seen"),
     "device_events": ("timestamp", "timestamp"),
+    "dns_queries": ("timestamp", "timestamp"),
 }
 # big table -> its count column and counts tables, finest first: (table, interval); constants
 _COUNTED: dict[str, tuple[str, tuple[tuple[str, timedelta], ...]]] = {
     "messages": ("messages", (("messages_counts", FIVE_MINUTES), ("messages_hourly", HOUR))),
     "packetfilter": ("packets", (("packetfilter_counts", FIVE_MINUTES),)),
+    "dns_queries": ("queries", (("dns_device_hourly", HOUR),)),
 }
 _SIZE = "SELECT COALESCE(SUM(disk_bytes), 0) AS bytes FROM disk_usage"  # on disk, after compression
 _RATE = "SELECT COUNT(*) AS n FROM messages WHERE timestamp >= UTC_TIMESTAMP() - INTERVAL 5 MINUTE"
@@ -51,11 +53,11 @@ def stats(db: DbDep) -> Stats:
 
 
 def _counted_rows(db: DbDep, table: str, oldest: datetime | None) -> int:
-    """Rows of a big table: raw rows in the oldest one's 5-minute interval, then each counts table in turn."""
+    """Rows of a big table: raw rows in the oldest one's interval of the finest counts, then each counts table."""
     if oldest is None:
         return 0
     column, tiers = _COUNTED[table]
-    start = floor_time(oldest, FIVE_MINUTES) + FIVE_MINUTES
+    start = floor_time(oldest, tiers[0][1]) + tiers[0][1]
     total = int(query(db, f"SELECT COUNT(*) AS n FROM {table} WHERE timestamp < %s", [start])[0]["n"])
     for position, (counts, _) in enumerate(tiers):
         coarser = tiers[position + 1][1] if position + 1 < len(tiers) else None
