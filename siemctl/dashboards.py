@@ -108,9 +108,8 @@ def counted_total(alias: str, where: str) -> str:
     )
 
 
-DNS_NAME = (
-    "COALESCE(v.name, v.hostname, x.device)"  # a device's label: its name, its DHCP hostname, else MAC or address
-)
+DNS_NAME = "COALESCE(v.name, v.hostname, x.device)"  # a device's label: its name, DHCP hostname, else MAC or address
+DNS_LABEL = f"CONCAT({DNS_NAME}, COALESCE(CONCAT(' (', v.vendor, ')'), ''))"  # the same with the vendor, for bars
 
 
 def dns_union(keys: list[tuple[str, str, str]], where: str, levels: list[tuple[str, str]]) -> str:
@@ -222,7 +221,7 @@ def dns() -> dict[str, Any]:
         dns_top_domains("Top domains", hosts, "The most queried domains in the range."),
         barchart(
             "Top devices",
-            f"SELECT {DNS_NAME} AS device, CAST(x.n AS SIGNED) AS queries FROM ({dns_counted([DNS_DEVICE], where)})"
+            f"SELECT {DNS_LABEL} AS device, CAST(x.n AS SIGNED) AS queries FROM ({dns_counted([DNS_DEVICE], where)})"
             " AS x LEFT JOIN devices AS v ON v.mac = x.device ORDER BY x.n DESC, x.device LIMIT 15",
             "The devices sending most queries, by name where the inventory has one.",
         ),
