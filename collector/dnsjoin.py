@@ -5,7 +5,8 @@ answer (`reply`, `cached`, `config`...). With `log-queries=extra` every line of 
 query carries its serial and the join is exact; without it a line joins the oldest
 open query for its name from the same router, an IPv4 answer preferring an A query
 and an IPv6 one an AAAA query, and the further records of an answer (a CNAME's
-target, a second address) are recognised as following their first line. unbound's
+target, a second address) are recognised as following their first line when nothing
+came between. unbound's
 reply lines name client, name and type, and join on all three.
 
 A query whose outcome has not arrived yet may be held back (`hold`): the writer
@@ -47,6 +48,7 @@ class _Stream:
     by_domain: dict[str, list[DnsQuery]] = field(default_factory=dict)
     answered: dict[int, DnsQuery] = field(default_factory=dict)  # extra serials already answered
     last_outcome: DnsQuery | None = None  # the query the previous line answered: its answer may go on
+    last_position: int = -2  # where this router's previous DNS line was in the batch
 
 
 @dataclass(slots=True)
@@ -107,6 +109,9 @@ class _Joiner:
         stream = self.streams.get(host)
         if stream is None:
             stream = self.streams[host] = _Stream()
+        if stream.last_position != position - 1:  # another line came between: an answer's records do not
+            stream.last_outcome = None
+        stream.last_position = position
         if line.kind == QUERY:
             query = DnsQuery(moment, host, line.client or "", line.qtype or "", line.domain, received)
             query.lines.append(position)

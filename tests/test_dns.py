@@ -309,3 +309,12 @@ def test_unbound_queries_and_replies_join_on_client_name_and_type() -> None:
         ("192.168.1.45", "AAAA", "example.com", ANSWERED),
         ("192.168.1.47", "A", "replies.only", NXDOMAIN),
     ]
+
+
+def test_a_reply_after_another_line_is_no_further_record_of_the_answer_before_it() -> None:
+    lines = _lines("query[A] a.example from 192.168.1.45", "cached a.example is 192.0.2.1")
+    stray = parse_dns("dnsmasq", "reply nobody-asked.example is 192.0.2.9")
+    lines.append((5, T0, 5.0, "router", stray))  # positions 2-4: lines that are no query log
+    joined = join(lines)
+    assert [(q.domain, q.lines) for q in joined.queries] == [("a.example", [0, 1])]
+    assert joined.unjoined == 1

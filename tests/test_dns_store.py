@@ -239,3 +239,31 @@ def test_a_known_device_contacting_a_new_domain_is_notified_once_unless_allowed_
     ]
     time.sleep(1.5)
     assert len(receiver.posts) == 1, "each new domain is announced once"
+
+
+def test_hostile_and_malformed_resolver_lines_are_stored_safely_and_never_stop_ingest(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    collector = start_collector()
+    evil = [
+        line(NOW, "query[A] x';DROP TABLE dns_queries;-- from 192.168.1.5"),
+        line(NOW, "query[A] 100%_sure.example from 192.168.1.5"),
+        line(NOW, "cached 100%_sure.example is 192.0.2.1"),
+        line(NOW, f"query[A] {'a' * 5000}.example from 192.168.1.5"),
+        line(NOW, "query[A] fine.example from 192.168.1.5%br-lan"),
+        line(NOW, "reply nobody-asked.example is 192.0.2.9"),
+        b"<30>1 - router dnsmasq 1 - - query[A] \xff\xfe.example from 192.168.1.5",
+        line(NOW, "query[A] after.example from 192.168.1.5"),
+        line(NOW, "cached after.example is 192.0.2.2"),
+    ]
+    send_tcp(collector.port, lf_framed(*evil))
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", 2)
+    rows = fetch(
+        db,
+        "SELECT d.name, q.outcome FROM dns_queries q JOIN dns_domains d ON d.id = q.domain_id ORDER BY d.name",
+    )
+    assert rows == [{"name": "100%_sure.example", "outcome": "cached"}, {"name": "after.example", "outcome": "cached"}]
+    kept = {row["message"][:29] for row in fetch(db, "SELECT message FROM messages WHERE program = 'dnsmasq'")}
+    assert "query[A] x';DROP TABLE dns_qu" in kept, "a line that is no query is kept as a message"
+    assert "reply nobody-asked.example is"[:29] in kept, "a reply that joins nothing stays a message"
+    assert len(kept) == 5
