@@ -267,3 +267,33 @@ def test_hostile_and_malformed_resolver_lines_are_stored_safely_and_never_stop_i
     assert "query[A] x';DROP TABLE dns_qu" in kept, "a line that is no query is kept as a message"
     assert "reply nobody-asked.example is"[:29] in kept, "a reply that joins nothing stays a message"
     assert len(kept) == 5
+
+
+def test_dns_queries_expire_after_30_days_and_each_devices_domain_list_after_a_year(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
+    old, recent = NOW - timedelta(days=40), NOW - timedelta(days=2)
+    send_tcp(collector.port, lf_framed(*lookup(old, "192.168.1.50", "old.example"),
+                                       *lookup(recent, "192.168.1.50", "recent.example")))  # fmt: skip
+    with db.cursor() as cursor:  # a device's domain last asked for 400 days ago, from an earlier year's queries
+        cursor.execute("INSERT INTO dns_domains (name) VALUES ('ancient.example')")
+        cursor.execute(
+            "INSERT INTO dns_device_domains (device, domain_id, first_seen, last_seen, queries, blocked)"
+            " SELECT '192.168.1.50', id, %s, %s, 3, 0 FROM dns_domains WHERE name = 'ancient.example'",
+            (NOW - timedelta(days=420), NOW - timedelta(days=400)),
+        )
+    stored = "SELECT COUNT(*) FROM dns_device_domains x JOIN dns_domains d ON d.id = x.domain_id WHERE d.name LIKE 'o%'"
+    assert wait_for(db, stored, 1) == 1, "the old query was stored (with its domain list entry, in one transaction)"
+    assert wait_for(db, "SELECT COUNT(*) FROM dns_queries WHERE timestamp < UTC_TIMESTAMP() - INTERVAL 30 DAY", 0) == 0
+    assert wait_for(db, "SELECT COUNT(*) FROM dns_hourly WHERE timestamp < UTC_TIMESTAMP() - INTERVAL 30 DAY", 0) == 0
+    assert wait_for(db, "SELECT COUNT(*) FROM dns_device_domains WHERE queries = 3", 0) == 0, "a year is kept, no more"
+    listed = fetch(db, "SELECT d.name FROM dns_device_domains x JOIN dns_domains d ON d.id = x.domain_id ORDER BY 1")
+    assert listed == [{"name": "old.example"}, {"name": "recent.example"}], "the domain list outlives the queries"
+    assert fetch(db, "SELECT COUNT(*) AS n FROM dns_queries")[0]["n"] == 1
+    assert (
+        fetch(db, "SELECT COUNT(*) AS n FROM dns_domain_daily WHERE timestamp < UTC_TIMESTAMP() - INTERVAL 31 DAY")[0][
+            "n"
+        ]
+        == 0
+    )
