@@ -206,7 +206,10 @@ class Domains:
         self._ids: dict[str, int] = {}
 
     def ids(self, connection: pymysql.connections.Connection, names: set[str]) -> dict[str, int]:
-        """The id of every name, adding new names (committed on their own: an unused name is harmless)."""
+        """The id of each name, adding new names (committed on their own: an unused name is harmless).
+
+        A name MariaDB did not store as given is left out; its queries are then not stored as rows.
+        """
         known = self._ids
         missing = [name for name in names if name not in known]
         if missing:
@@ -224,7 +227,7 @@ class Domains:
                 _rollback(connection)
                 raise DatabaseDown(describe(error)) from error
             known.update(found)
-        return {name: known[name] for name in names}
+        return {name: known[name] for name in names if name in known}
 
     @staticmethod
     def _select(connection: pymysql.connections.Connection, names: list[str]) -> dict[str, int]:

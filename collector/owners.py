@@ -73,12 +73,18 @@ DNS_COLUMNS = (
 
 
 def dns_rows(queries: list[DnsQuery], owners: AddressOwners, domain_ids: dict[str, int]) -> list[tuple]:
-    """`dns_queries` rows: each query with the device that held its client address then, its domain as an id."""
+    """`dns_queries` rows: each query with the device that held its client address then, its domain as an id.
+
+    A query whose domain has no id is left out (the writer counts it as a rejected row).
+    """
     rows = []
     for q in queries:
+        domain_id = domain_ids.get(q.domain)
+        if domain_id is None:  # a name the dictionary could not take
+            continue
         device = owners.owner(q.client, q.timestamp) or q.client
         rows.append((
-            q.timestamp, q.host, q.client, device, q.qtype, domain_ids[q.domain], q.outcome,
+            q.timestamp, q.host, q.client, device, q.qtype, domain_id, q.outcome,
             q.blocked_by, q.upstream, q.answer,
         ))  # fmt: skip
     return rows

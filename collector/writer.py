@@ -201,6 +201,9 @@ class Writer(threading.Thread):
         """A batch's DNS rows and counts, its queries named by the address spans up to and with this batch's."""
         ids = self._domains.ids(self._connection, {query.domain for query in queries})
         rows = dns_rows(queries, self._owners, ids)
+        if len(rows) < len(queries):
+            self._counters.rejected_rows += len(queries) - len(rows)
+            log.error("%d DNS queries not stored: MariaDB did not keep their domain names", len(queries) - len(rows))
         counts = dns_counts(rows)
         return [
             (db.DNS_QUERIES, rows),

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pymysql
 
-from collector.owners import AddressOwners
+from collector.dnsjoin import DnsQuery
+from collector.owners import AddressOwners, dns_rows
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, Receiver, lf_framed, send_tcp, send_udp
 
@@ -297,3 +298,11 @@ def test_dns_queries_expire_after_30_days_and_each_devices_domain_list_after_a_y
         ]
         == 0
     )
+
+
+def test_a_query_whose_domain_the_dictionary_could_not_take_is_left_out_not_a_crash() -> None:
+    queries = [DnsQuery(NOW, "router", "192.168.1.45", "A", name, 0.0, "cached") for name in ("kept.example", "lost")]
+    owners = AddressOwners()
+    owners.load([(TV, "192.168.1.45", NOW - timedelta(hours=1), NOW)])
+    rows = dns_rows(queries, owners, {"kept.example": 7})
+    assert [(row[3], row[5], row[6]) for row in rows] == [(TV, 7, "cached")]
