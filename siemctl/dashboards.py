@@ -530,6 +530,23 @@ def home() -> dict[str, Any]:
         stat("Database size", "SELECT SUM(disk_bytes) AS size FROM disk_usage"),
     ]
     panels[-1]["fieldConfig"]["defaults"]["unit"] = "bytes"
+    total = dns_counted([("'all'", "'all'", "everything")], "TRUE")
+    panels += [
+        stat(
+            "DNS queries",
+            f"SELECT CAST(COALESCE(SUM(n), 0) AS SIGNED) AS queries FROM ({total}) AS t",
+            "What your devices looked up, from the router's query log.",
+            width=12,
+            link="/d/siem-dns",
+        ),
+        stat(
+            "DNS queries blocked",
+            f"SELECT CAST(COALESCE(SUM(b), 0) AS SIGNED) AS blocked FROM ({total}) AS t",
+            "Answered by a block list (dnsmasq config or hosts lists, Pi-hole, unbound).",
+            width=12,
+            link="/d/siem-dns",
+        ),
+    ]
     return dashboard("siem-home", "Home", panels)
 
 

@@ -412,6 +412,8 @@ def test_dns_panels_equal_counting_raw_rows(reader: pymysql.connections.Connecti
     total = sum(n for n, _ in raw.values())
     assert total > 0
     assert answer("Queries")[0][0] == total
+    assert answer("DNS queries", on=LOADED["home"])[0][0] == total
+    assert answer("DNS queries blocked", on=LOADED["home"])[0][0] == sum(b for _, b in raw.values())
     blocked = sum(b for _, b in raw.values())
     assert answer("Blocked share")[0][0] == round(100 * blocked / total)
     assert dict(answer("Top domains")) == {name: n for name, (n, _) in raw.items()}
