@@ -23,7 +23,7 @@ import pymysql
 from bench import ACCOUNTS
 from collector import db as collector_db
 from collector import partitions
-from collector.owners import DNS_COLUMNS, dns_counts
+from collector.dnsrows import DNS_COLUMNS, dns_counts
 from collector.rankings import rank_hours
 from collector.retention import storage_sizes
 from collector.rows import by_hour, count_messages, count_ports_and_macs, count_rows, pending_hours

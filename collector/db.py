@@ -7,8 +7,9 @@ import time
 import pymysql
 
 from collector import bulk
+from collector.dnsrows import DNS_COLUMNS
 from collector.inventory import DEVICE_COLUMNS
-from collector.owners import DNS_COLUMNS, KEEP
+from collector.owners import KEEP
 from collector.rows import ADDRWATCH_COLUMNS, MESSAGE_COLUMNS, PACKETFILTER_COLUMNS
 from collector.settings import Settings
 

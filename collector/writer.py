@@ -11,9 +11,10 @@ import pymysql
 from collector import db
 from collector.buffer import Buffer, Received
 from collector.dnsjoin import HOLD_SECONDS, DnsQuery, join
+from collector.dnsrows import dns_counts, dns_rows
 from collector.inventory import Inventory
 from collector.notices import Notices
-from collector.owners import AddressOwners, dns_counts, dns_rows
+from collector.owners import AddressOwners
 from collector.rows import (
     Rows,
     build_rows,

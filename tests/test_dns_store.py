@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pymysql
 
 from collector.dnsjoin import DnsQuery
-from collector.owners import AddressOwners, dns_rows
+from collector.dnsrows import dns_rows
+from collector.owners import AddressOwners
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, Receiver, lf_framed, send_tcp, send_udp
 
