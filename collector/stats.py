@@ -18,6 +18,8 @@ class Counters:
     replayed: int = 0
     rejected_rows: int = 0
     lost: int = 0
+    dns_queries: int = 0  # stored as dns_queries rows
+    dns_unjoined: int = 0  # resolver answer lines that matched no query (kept as messages)
     db_up: bool = False
 
     def snapshot(self) -> dict[str, int | bool]:

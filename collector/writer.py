@@ -42,6 +42,7 @@ class Prepared(NamedTuple):
     encoded: dict[str, bytes]  # the log tables' rows as LOAD DATA text
     dns: list[DnsQuery]  # the batch's DNS queries, named and numbered by the writer
     held: list[Received]  # DNS lines of queries waiting for their outcome: the next batch's first
+    dns_unjoined: int  # DNS outcome lines that joined no query (kept as messages)
 
 
 def prepare(
@@ -79,7 +80,7 @@ def prepare(
         (db.PACKETFILTER_MACS, macs),
         (db.ADDRWATCH, rows.addrwatch),
     ]
-    return Prepared(batch, rows, statements, db.encode_bulk(statements), joined.queries, held)
+    return Prepared(batch, rows, statements, db.encode_bulk(statements), joined.queries, held, joined.unjoined)
 
 
 class Writer(threading.Thread):
@@ -133,7 +134,9 @@ class Writer(threading.Thread):
                 prepared = self._prepared.get(timeout=settings.flush_seconds)
             except queue.Empty:
                 prepared = (
-                    None if self._stopping.is_set() and not parser.is_alive() else Prepared([], Rows(), [], {}, [], [])
+                    None
+                    if self._stopping.is_set() and not parser.is_alive()
+                    else Prepared([], Rows(), [], {}, [], [], 0)
                 )
             if prepared is None:
                 break
@@ -192,6 +195,8 @@ class Writer(threading.Thread):
             self._failed(f"lost MariaDB ({error})")
             return False
         self._inventory.apply(changes)
+        self._counters.dns_queries += len(prepared.dns)
+        self._counters.dns_unjoined += prepared.dns_unjoined
         self._recovered()
         if rejected:
             self._counters.rejected_rows += rejected

@@ -269,6 +269,8 @@ def test_hostile_and_malformed_resolver_lines_are_stored_safely_and_never_stop_i
     assert "query[A] x';DROP TABLE dns_qu" in kept, "a line that is no query is kept as a message"
     assert "reply nobody-asked.example is"[:29] in kept, "a reply that joins nothing stays a message"
     assert len(kept) == 5
+    assert collector.stop() == 0
+    assert '"dns_queries": 2, "dns_unjoined": 1' in collector.output(), "and is counted"
 
 
 def test_dns_queries_expire_after_30_days_and_each_devices_domain_list_after_a_year(
