@@ -111,9 +111,9 @@ class Janitor(threading.Thread):
             for table in self._present(connection, list(limits)):
                 days = limits[table]
                 if days > 0 and not self._stop_event.is_set():
-                    cutoff = now - timedelta(days=days)
-                    if table in RAW_TABLES:  # whole days: the partitions, then what an unsplit one holds
-                        cutoff = floor_time(cutoff, DAY)
+                    # whole UTC days everywhere: a count kept as long as its raw rows covers exactly what they do
+                    cutoff = floor_time(now - timedelta(days=days), DAY)
+                    if table in RAW_TABLES:  # the day partitions, then what an unsplit one holds
                         old = partitions.expired(partitions.read(connection, table), cutoff)
                         deleted[table] = partitions.drop(connection, table, old)
                         deleted[table] += self._trim_table(connection, table, cutoff)

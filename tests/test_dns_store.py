@@ -11,6 +11,7 @@ import pymysql
 from collector.dnsjoin import DnsQuery
 from collector.dnsrows import dns_rows
 from collector.owners import AddressOwners
+from common.store import DAY, floor_time
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, Receiver, lf_framed, send_tcp, send_udp
 
@@ -309,3 +310,19 @@ def test_a_query_whose_domain_the_dictionary_could_not_take_is_left_out_not_a_cr
     owners.load([(TV, "192.168.1.45", NOW - timedelta(hours=1), NOW)])
     rows = dns_rows(queries, owners, {"kept.example": 7})
     assert [(row[3], row[5], row[6]) for row in rows] == [(TV, 7, "cached")]
+
+
+def test_on_the_last_kept_day_the_counts_keep_what_the_raw_queries_keep(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
+    last_day = floor_time(NOW - timedelta(days=30), DAY)
+    edge = last_day + (NOW - timedelta(days=30) - last_day) / 2  # kept as a raw row, older than 30 days to the hour
+    send_tcp(collector.port, lf_framed(*lookup(edge, "192.168.1.50", "edge.example"),
+                                       *lookup(NOW, "192.168.1.50", "today.example")))  # fmt: skip
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", 2)
+    time.sleep(2)  # a few retention rounds
+    assert fetch(db, "SELECT COUNT(*) AS n FROM dns_queries")[0]["n"] == 2, "its whole day is not past the limit"
+    assert raw_hourly(db) == stored_hourly(db)
+    device = fetch(db, "SELECT SUM(queries) AS n FROM dns_device_hourly")[0]["n"]
+    assert int(device) == 2
