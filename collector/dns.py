@@ -8,22 +8,17 @@ a query's lines into one row.
 from dataclasses import dataclass
 
 from common.addresses import normalise_ip
+from common.store import DNS_OUTCOMES
 
 QUERY = "query"
 FORWARDED = "forwarded"
 OUTCOME = "outcome"
 
-# What became of a query, as stored in dns_queries.outcome.
-ANSWERED = "answered"  # an upstream server answered
-CACHED = "cached"  # answered from the resolver's cache
-LOCAL = "local"  # a local name: /etc/hosts, a DHCP lease, an address= line
-BLOCKED = "blocked"  # a block list answered (0.0.0.0, NXDOMAIN from a list); blocked_by says which
-NXDOMAIN = "nxdomain"  # no such name
-NODATA = "nodata"  # the name exists, without a record of that type
-FAILED = "failed"  # SERVFAIL, REFUSED
-FORWARDED_ONLY = "forwarded"  # sent upstream, no answer logged
-UNKNOWN = "unknown"  # the query alone: the log said nothing of its outcome
-OUTCOMES = (ANSWERED, CACHED, LOCAL, BLOCKED, NXDOMAIN, NODATA, FAILED, FORWARDED_ONLY, UNKNOWN)
+# What became of a query (dns_queries.outcome, common.store's list): an upstream server answered;
+# from the resolver's cache; a local name (/etc/hosts, a DHCP lease, an address= line); a block list
+# answered (0.0.0.0, NXDOMAIN from a list; blocked_by says which); no such name; the name without a
+# record of that type; SERVFAIL or REFUSED; sent upstream with no answer logged; the query alone.
+ANSWERED, CACHED, LOCAL, BLOCKED, NXDOMAIN, NODATA, FAILED, FORWARDED_ONLY, UNKNOWN = DNS_OUTCOMES
 
 MAX_DOMAIN = 253
 _BLOCK_ANSWERS = frozenset({"0.0.0.0", "::", "NXDOMAIN", "NODATA", "NODATA-IPv4", "NODATA-IPv6", "blocked"})

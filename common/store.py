@@ -1,4 +1,4 @@
-"""Intervals of the rollup tables, the rankings' markers and the log tables' day partitions: one definition for all."""
+"""Intervals of the rollup tables, rankings' markers, day partitions, DNS outcomes: one definition for all."""
 
 from datetime import datetime, timedelta
 
@@ -23,3 +23,10 @@ FUTURE_PARTITION = "p_future"  # a log table's partition for rows dated after th
 def day_partition(day: datetime) -> str:
     """The name of the log tables' partition holding a UTC day: p20261201 for rows of 2026-12-01."""
     return f"p{day:%Y%m%d}"
+
+
+# What became of a DNS query (dns_queries.outcome), which the collector writes and the API and panels filter by.
+DNS_OUTCOMES = ("answered", "cached", "local", "blocked", "nxdomain", "nodata", "failed", "forwarded", "unknown")
+# Queries (n) and blocked queries (b) of a group: counted in the raw dns_queries, summed in the counts tables.
+DNS_RAW_COUNT = "COUNT(*) AS n, SUM(outcome = 'blocked') AS b"
+DNS_SUMMED_COUNT = "SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b"

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from common.store import NO_VALUE, REST
+from common.store import DNS_RAW_COUNT, DNS_SUMMED_COUNT, NO_VALUE, REST
 from siemctl.panels import (
     ALL,
     DATASOURCE,
@@ -123,10 +123,7 @@ def dns_union(keys: list[tuple[str, str, str]], where: str, levels: list[tuple[s
     for source, span in levels:
         raw = source == "dns_queries"
         columns = ", ".join(f"{r if raw else h} AS {alias}" for h, r, alias in keys)
-        counted = (
-            "COUNT(*) AS n, SUM(outcome = 'blocked') AS b" if raw
-            else "SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b"
-        )  # fmt: skip
+        counted = DNS_RAW_COUNT if raw else DNS_SUMMED_COUNT
         parts.append(f"SELECT {columns}, {counted} FROM {source} WHERE {span} AND {where} GROUP BY {group}")
     return " UNION ALL ".join(parts)
 

@@ -18,11 +18,9 @@ from api.deps import TimeRange, TimeRangeDep, parse_moment, utcnow
 from api.models import DeviceDomain, DnsTop, NewDomain
 from api.routes.devices import MacPath, parse_mac
 from common.addresses import normalise_ip, normalise_mac
-from common.store import DAY, HOUR, floor_time
+from common.store import DAY, DNS_OUTCOMES, DNS_RAW_COUNT, DNS_SUMMED_COUNT, HOUR, floor_time
 
 router = APIRouter(tags=["dns"])
-
-OUTCOMES = ("answered", "cached", "local", "blocked", "nxdomain", "nodata", "failed", "forwarded", "unknown")
 
 
 class DnsField(StrEnum):
@@ -74,9 +72,7 @@ def _ranked_rows(
     filters = "".join(f" AND {condition}" for condition in where)
     parts, args = [], []
     for table, start, end in pieces(span.since, span.until, levels):
-        counted = "COUNT(*) AS n, SUM(outcome = 'blocked') AS b" if table == RAW else (
-            "SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b"
-        )  # fmt: skip
+        counted = DNS_RAW_COUNT if table == RAW else DNS_SUMMED_COUNT
         parts.append(
             f"SELECT {key} AS k, {counted} FROM {table} WHERE timestamp >= %s AND timestamp < %s{filters} GROUP BY 1"
         )
@@ -91,7 +87,7 @@ def top(
     span: TimeRangeDep,
     by: Annotated[DnsField, Query(description="rank domains, or devices")] = DnsField.domain,
     host: Annotated[str | None, Query(max_length=255, description="the router or resolver that logged it")] = None,
-    outcome: Annotated[str | None, Query(max_length=16, description=", ".join(OUTCOMES))] = None,
+    outcome: Annotated[str | None, Query(max_length=16, description=", ".join(DNS_OUTCOMES))] = None,
     device: Annotated[str | None, Query(max_length=64, description="one device: MAC or address")] = None,
     domain: Annotated[str | None, Query(max_length=253, description="one domain, exactly")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
@@ -103,8 +99,8 @@ def top(
         where.append("host = %s")
         params.append(host)
     if outcome is not None:
-        if outcome.lower() not in OUTCOMES:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"outcome must be one of {', '.join(OUTCOMES)}")
+        if outcome.lower() not in DNS_OUTCOMES:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"outcome must be one of {', '.join(DNS_OUTCOMES)}")
         where.append("outcome = %s")
         params.append(outcome.lower())
     if device is not None:
