@@ -21,7 +21,7 @@ OUTCOME = "outcome"
 ANSWERED, CACHED, LOCAL, BLOCKED, NXDOMAIN, NODATA, FAILED, FORWARDED_ONLY, UNKNOWN = DNS_OUTCOMES
 
 MAX_DOMAIN = 253
-_BLOCK_ANSWERS = frozenset({"0.0.0.0", "::", "NXDOMAIN", "NODATA", "NODATA-IPv4", "NODATA-IPv6", "blocked"})
+_BLOCK_ANSWERS = frozenset({"0.0.0.0", "::", "NXDOMAIN", "blocked"})  # and any NODATA
 # Pi-hole's words before the name, by the list that blocked it (FTL v5 and v6 spellings).
 _PIHOLE = {
     ("gravity", "blocked"): "gravity",

@@ -60,13 +60,11 @@ class Joined:
     unjoined: int
 
 
-def _family(answer: str | None, line: DnsLine) -> str | None:
+def _family(line: DnsLine) -> str | None:
     """The query type an answer line fits: A for an IPv4 answer, AAAA for IPv6, None when it cannot tell."""
-    if line.answer is not None:
-        return "AAAA" if ":" in line.answer else "A"
-    if answer is None:
+    if line.answer is None:
         return None
-    return {"NODATA-IPv4": "A", "NODATA-IPv6": "AAAA"}.get(answer)
+    return "AAAA" if ":" in line.answer else "A"
 
 
 def _open_query(stream: _Stream, line: DnsLine, fits: str | None) -> DnsQuery | None:
@@ -130,19 +128,13 @@ class _Joiner:
                 query.outcome = FORWARDED_ONLY
             stream.last_outcome = None
         elif line.kind == OUTCOME:
-            self._outcome(
-                stream,
-                position,
-                DnsQuery(moment, host, line.client or "", line.qtype or "", line.domain, received, done=True),
-                line,
-            )
+            self._outcome(stream, position, line, moment=moment, host=host, received=received)
 
-    def _outcome(self, stream: _Stream, position: int, alone: DnsQuery, line: DnsLine) -> None:
-        """An answer line: the outcome of its open query, a further record of the last answer, or unjoined.
-
-        `alone` is the query it makes when it stands for one by itself (unbound with log-replies only).
-        """
-        fits = _family(line.answer, line)
+    def _outcome(
+        self, stream: _Stream, position: int, line: DnsLine, *, moment: datetime, host: str, received: float
+    ) -> None:
+        """An answer line: the outcome of its open query, a further record of the last answer, or unjoined."""
+        fits = _family(line)
         query = _open_query(stream, line, fits)
         if query is None:
             if line.serial is not None:
@@ -153,8 +145,8 @@ class _Joiner:
                 following.lines.append(position)
                 following.answer = following.answer or line.answer
                 return
-            if line.client is not None and line.qtype:  # unbound with log-replies alone
-                query = alone
+            if line.client is not None and line.qtype:  # unbound with log-replies alone: a query of its own
+                query = DnsQuery(moment, host, line.client, line.qtype, line.domain, received, done=True)
                 self.queries.append(query)
             elif fits is not None and stream.by_domain.get(line.domain):
                 query = stream.by_domain[line.domain][0]  # an answer of the other family, nothing before it

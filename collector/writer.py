@@ -57,11 +57,9 @@ def prepare(
     rows = build_rows(batch, settings.zone, settings.lan_interfaces)
     joined = join(rows.dns if dns else [], hold_after)
     held = [batch[position] for position in joined.held]
-    if joined.held:
-        waiting = set(joined.held)
+    waiting = set(joined.held)
+    if waiting:
         batch = [item for position, item in enumerate(batch) if position not in waiting]
-    else:
-        waiting = set()
     if not settings.dns_lines_in_messages:  # stored as their query's row, with its own shorter retention
         waiting.update(position for query in joined.queries for position in query.lines)
     if waiting:
