@@ -183,7 +183,7 @@ def dns() -> dict[str, Any]:
     where = f"{hosts} AND {var_in('device', 'device')}"
     variables = [
         query_variable(
-            "host", "Resolver", "SELECT DISTINCT host FROM dns_hourly WHERE $__timeFilter(timestamp) ORDER BY 1"
+            "host", "Resolver", "SELECT DISTINCT host FROM dns_device_hourly WHERE $__timeFilter(timestamp) ORDER BY 1"
         ),
         device_variable(),
     ]
@@ -253,7 +253,7 @@ def device_variable() -> dict[str, Any]:
     return query_variable(
         "device",
         "Device",
-        f"SELECT x.device AS __value, {DNS_NAME} AS __text FROM (SELECT DISTINCT device FROM dns_hourly"
+        f"SELECT x.device AS __value, {DNS_NAME} AS __text FROM (SELECT DISTINCT device FROM dns_device_hourly"
         " WHERE $__timeFilter(timestamp)) AS x LEFT JOIN devices AS v ON v.mac = x.device ORDER BY 2",
     )
 
