@@ -24,6 +24,14 @@ def field(value: object) -> str:
     return str(value).translate(_ESCAPES)
 
 
+class _Texts(dict):
+    """Text of the non-string values seen so far: a batch's stamps, ports and flags repeat row after row."""
+
+    def __missing__(self, value: object) -> str:
+        text = self[value] = field(value)  # True and 1 share a key and a text, as False and 0 do
+        return text
+
+
 def encode(rows: list[tuple]) -> bytes:
     """Tab-separated lines, one per row, UTF-8.
 
@@ -31,16 +39,10 @@ def encode(rows: list[tuple]) -> bytes:
     the only backslashes are the NULL markers, the only tabs the separators,
     and there is no newline or NUL; any other row is escaped field by field.
     """
+    texts = _Texts({None: _NULL})
     lines = []
     for row in rows:
-        line = "\t".join([
-            value if value.__class__ is str
-            else _NULL if value is None
-            else ("1" if value else "0") if value.__class__ is bool
-            else str(value) if value.__class__ is not bytes
-            else field(value)
-            for value in row
-        ])  # fmt: skip
+        line = "\t".join([value if value.__class__ is str else texts[value] for value in row])
         if line.count("\\") != row.count(None) or line.count("\t") != len(row) - 1 or "\n" in line or "\0" in line:
             line = "\t".join(map(field, row))
         lines.append(line)

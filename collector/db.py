@@ -3,6 +3,8 @@
 import contextlib
 import logging
 import time
+from collections.abc import Callable
+from functools import lru_cache
 
 import pymysql
 
@@ -21,7 +23,7 @@ class DatabaseDown(Exception):
 
 
 def _insert(table: str, columns: tuple[str, ...], upsert: str = "") -> str:
-    """A multi-row-capable INSERT; pymysql's executemany expands its VALUES for a whole batch."""
+    """A multi-row-capable INSERT; `insert_many` expands its VALUES for a whole batch."""
     names = ", ".join(f"`{column}`" for column in columns)
     values = ", ".join(["%s"] * len(columns))
     suffix = f" ON DUPLICATE KEY UPDATE {upsert}" if upsert else ""
@@ -306,7 +308,7 @@ def store(
 ) -> int:
     """Run every (statement, rows) in one transaction; return how many rows had to be rejected.
 
-    Big log-table batches go as LOAD DATA, the rest as executemany. LOAD DATA
+    Big log-table batches go as LOAD DATA, the rest as multi-row INSERTs. LOAD DATA
     turns a bad value into a warning rather than an error, so a load with any
     warning is rolled back and the batch is written again as INSERTs, where a
     value MariaDB refuses (a data or integrity error) is an error: the batch is
@@ -409,7 +411,7 @@ def _run(
                 continue
             target = _BULK.get(sql) if bulk_load else None
             if target is None:
-                cursor.executemany(*_numbered([(sql, rows)], first_ids)[0])
+                insert_many(cursor, *_numbered([(sql, rows)], first_ids)[0])
                 continue
             table, columns = target
             try:
@@ -425,6 +427,46 @@ def _run(
                 cursor.execute("SHOW WARNINGS LIMIT 1")
                 first = " ".join(str(value) for value in cursor.fetchone() or ())
                 raise _LoadNotClean(f"{table}: {loaded} of {len(rows)} rows, {warnings} warnings, first: {first}")
+
+
+_MAX_STATEMENT = 1_024_000  # bytes, as pymysql's executemany
+
+
+class _Literals(dict):
+    """SQL literals of the values seen so far: a batch's counts repeat a few hours, hosts and names endlessly."""
+
+    def __init__(self, literal: Callable[[object], str]) -> None:
+        super().__init__({None: "NULL"})
+        self._literal = literal
+
+    def __missing__(self, value: object) -> str:
+        text = self[value] = self._literal(value)
+        return text
+
+
+@lru_cache(maxsize=64)
+def _split_insert(sql: str) -> tuple[str, str]:
+    """The part of an `INSERT ... VALUES (%s, ...)` before its value list and the part after it."""
+    head, _, tail = sql.partition(" VALUES (")
+    return (head + " VALUES ") % (), tail.partition(")")[2] % ()  # `%%` as pymysql reads it
+
+
+def insert_many(cursor: pymysql.cursors.Cursor, sql: str, rows: list[tuple]) -> None:
+    """executemany for our INSERTs, each distinct value escaped once per call rather than once per row."""
+    prefix, suffix = _split_insert(sql)
+    literals = _Literals(lambda value: cursor.mogrify("%s", (value,)))
+    limit = _MAX_STATEMENT - len(prefix) - len(suffix)
+    values: list[str] = []
+    size = 0
+    for row in rows:
+        text = f"({','.join(map(literals.__getitem__, row))})"
+        if values and size + len(text) > limit:
+            cursor.execute(prefix + ",".join(values) + suffix)
+            values, size = [], 0
+        values.append(text)
+        size += len(text) + 1
+    if values:
+        cursor.execute(prefix + ",".join(values) + suffix)
 
 
 def _store_row_by_row(connection: pymysql.connections.Connection, statements: Statements) -> int:

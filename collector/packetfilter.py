@@ -1,6 +1,7 @@
 """Kernel packet-filter (LOG target) lines: recognised by their structure, parsed to a record."""
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,11 +34,11 @@ class PacketFilterRecord:
 # nf_log_syslog.c writes: <prefix>IN= OUT= [PHYSIN= PHYSOUT=] [MAC=] SRC= DST= ...
 _UPTIME = re.compile(r"\[\s*\d+\.\d+\] ?")
 _SHAPE = re.compile(
-    r"(?P<prefix>.{0,64}?)IN=(?P<in>\S*) OUT=(?P<out>\S*) "
-    r"(?:PHYSIN=\S* )?(?:PHYSOUT=\S* )?(?:MAC=(?P<mac>\S*) )?"
-    r"SRC=(?P<src>[0-9A-Fa-f.:]+) DST=(?P<dst>[0-9A-Fa-f.:]+)(?: |$)"
+    r"(.{0,64}?)IN=(\S*) OUT=(\S*) (?:PHYSIN=\S* )?(?:PHYSOUT=\S* )?(?:MAC=(\S*) )?"
+    r"SRC=([0-9A-Fa-f.:]+) DST=([0-9A-Fa-f.:]+)(?: |$)"
 )
 _TCP_FLAGS = ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")
+_FLAG_SET = frozenset(_TCP_FLAGS)
 
 _FW4 = re.compile(r"(accept|drop|reject) (\S+) (in|out|forward)\b", re.IGNORECASE)
 _FW3 = re.compile(r"(ACCEPT|DROP|REJECT)\((?:src|dest) ([^)\s]+)\)", re.IGNORECASE)
@@ -87,32 +88,52 @@ def parse_packetfilter(message: str, tag: str | None = None) -> PacketFilterReco
     match = _SHAPE.match(body)
     if match is None:
         return None
-    fields, flags = _fields(body, match.end())
-    in_if, out_if = match.group("in") or None, match.group("out") or None
+    prefix, in_if, out_if, mac, src, dst = match.groups()
+    start = match.end()
+    tail = _TAIL.match(body, start)
+    if tail is not None and "[" not in body[start : tail.end()]:  # the kernel's own order: one match
+        length, ttl, protocol, src_port, dst_port, icmp_type, icmp_code = tail.groups()
+        flags = _flags(body[tail.end() :].split()) if protocol == "TCP" else None
+    else:
+        fields, words = _key_values(body[start:])
+        length, ttl, protocol = fields.get("LEN"), fields.get("TTL") or fields.get("HOPLIMIT"), fields.get("PROTO")
+        src_port, dst_port, icmp_type, icmp_code = (fields.get(key) for key in ("SPT", "DPT", "TYPE", "CODE"))
+        flags = _flags(words)
+    in_if, out_if = in_if or None, out_if or None
     direction = _direction(in_if, out_if)
-    prefix = match.group("prefix").strip() or (f"{tag}:" if tag and tag != "kernel" else None)
+    prefix = prefix.strip() or (f"{tag}:" if tag and tag != "kernel" else None)
     action, chain = classify_prefix(prefix or "")
-    protocol = fields.get("PROTO")
     is_icmp = protocol is not None and protocol.upper().startswith("ICMP")
     return PacketFilterRecord(
-        prefix=prefix,
-        action=action,
-        chain=chain or _HOOKS[direction],
-        direction=direction,
-        in_interface=in_if,
-        out_interface=out_if,
-        mac=mac_from_link_header(match.group("mac")) if match.group("mac") else None,
-        src_ip=normalise_ip(match.group("src")),
-        dst_ip=normalise_ip(match.group("dst")),
-        protocol=protocol.upper() if protocol else None,
-        src_port=_number(fields.get("SPT"), 65535),
-        dst_port=_number(fields.get("DPT"), 65535),
-        icmp_type=_number(fields.get("TYPE"), 255) if is_icmp else None,
-        icmp_code=_number(fields.get("CODE"), 255) if is_icmp else None,
-        length=_number(fields.get("LEN"), 65535),
-        ttl=_number(fields.get("TTL") or fields.get("HOPLIMIT"), 255),
-        tcp_flags=",".join(flag for flag in _TCP_FLAGS if flag in flags) or None,
+        prefix,
+        action,
+        chain or _HOOKS[direction],
+        direction,
+        in_if,
+        out_if,
+        mac_from_link_header(mac) if mac else None,
+        normalise_ip(src),
+        normalise_ip(dst),
+        protocol.upper() if protocol else None,
+        _number(src_port, 65535),
+        _number(dst_port, 65535),
+        _number(icmp_type, 255) if is_icmp else None,
+        _number(icmp_code, 255) if is_icmp else None,
+        _number(length, 65535),
+        _number(ttl, 255),
+        flags,
     )
+
+
+@lru_cache(maxsize=256)
+def _flag_text(flags: frozenset[str]) -> str | None:
+    """The TCP flags a line names, in the kernel's order, comma-separated."""
+    return ",".join(flag for flag in _TCP_FLAGS if flag in flags) or None
+
+
+def _flags(words: Iterable[str]) -> str | None:
+    """The TCP flags among a line's bare words (a handful of combinations, each spelled once)."""
+    return _flag_text(_FLAG_SET.intersection(words))
 
 
 _HOOKS = {"in": "input", "out": "output", "forward": "forward"}
@@ -127,19 +148,8 @@ def _direction(in_if: str | None, out_if: str | None) -> str:
 
 # The kernel's own field order, for the common case; anything else takes the general path.
 _TAIL = re.compile(
-    r"LEN=(?P<LEN>\d+) .*?(?:TTL|HOPLIMIT)=(?P<TTL>\d+) .*?PROTO=(?P<PROTO>\S+)"
-    r"(?: SPT=(?P<SPT>\d+) DPT=(?P<DPT>\d+)| TYPE=(?P<TYPE>\d+) CODE=(?P<CODE>\d+))?"
+    r"LEN=(\d+) .*?(?:TTL|HOPLIMIT)=(\d+) .*?PROTO=(\S+)(?: SPT=(\d+) DPT=(\d+)| TYPE=(\d+) CODE=(\d+))?"
 )
-
-
-def _fields(body: str, start: int) -> tuple[dict[str, str], set[str]]:
-    """The fields after SRC/DST: one regex for lines in the kernel's order, the tokeniser otherwise."""
-    match = _TAIL.match(body, start)
-    if match is None or "[" in body[start : match.end()]:
-        return _key_values(body[start:])
-    fields = {key: value for key, value in match.groupdict().items() if value is not None}
-    flags = set(body[match.end() :].split()) if fields["PROTO"] == "TCP" else set()
-    return fields, flags
 
 
 def _key_values(rest: str) -> tuple[dict[str, str], set[str]]:

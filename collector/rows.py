@@ -1,6 +1,8 @@
 """Turn received messages into rows for the three tables: routing and column fitting, no I/O."""
 
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from operator import itemgetter
@@ -59,24 +61,38 @@ def lan_sighting(packet: PacketFilterRecord, lan_interfaces: frozenset[str]) -> 
     return is_local_network(packet.src_ip)
 
 
+def received_text(seconds: float, known: dict[int, str]) -> str:
+    """A receive time as DATETIME(3) text, the second's part formatted once (`known`) for the lines within it."""
+    whole = int(seconds)
+    micro = round((seconds - whole) * 1e6)  # as datetime.fromtimestamp rounds
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, 0
+    second = known.get(whole)
+    if second is None:
+        second = known[whole] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole))
+    return f"{second}.{micro // 1000:03d}"
+
+
 def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[str] = frozenset()) -> Rows:
     """Parse each message; every one becomes a `messages` row, some also a packet-filter, discovery or DNS line."""
     rows = Rows()
+    messages, packetfilter, sightings = rows.messages, rows.packetfilter, rows.sightings
+    seconds: dict[int, str] = {}
     for position, item in enumerate(batch):
-        received = datetime.fromtimestamp(item.received, UTC)
-        message = parse_syslog(item.data, received, zone)
-        received = received.replace(tzinfo=None)
-        host = _clip(message.host, 255) or item.sender or UNKNOWN_HOST
-        rows.messages.append((
-            message.timestamp, received, host, item.sender, int(message.facility), int(message.severity),
-            _clip(message.program, 64), _clip(message.pid, 128), _clip(message.msgid, 32),
-            _clip(message.structured_data, _SD_CHARS), message.message, item.truncated,
+        message = parse_syslog(item.data, datetime.fromtimestamp(item.received, UTC), zone)
+        received = received_text(item.received, seconds)
+        host = message.host
+        host = (host if len(host) <= 255 else host[:255]) if host else item.sender or UNKNOWN_HOST
+        program, text = message.program, message.message
+        messages.append((
+            message.timestamp, received, host, item.sender, _INTS[message.facility], _INTS[message.severity],
+            program if program is None or len(program) <= 64 else program[:64], _clip(message.pid, 128),
+            _clip(message.msgid, 32), _clip(message.structured_data, _SD_CHARS), text, item.truncated,
         ))  # fmt: skip
-        text = message.message
         if "IN=" in text:
-            packet = parse_packetfilter(text, message.program)
+            packet = parse_packetfilter(text, program)
             if packet is not None:
-                rows.packetfilter.append((
+                packetfilter.append((
                     message.timestamp, received, host, _clip(packet.prefix, 64), packet.action[:16],
                     packet.chain[:32], packet.direction, _clip(packet.in_interface, 16),
                     _clip(packet.out_interface, 16), packet.mac, packet.src_ip, packet.src_port,
@@ -84,27 +100,49 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
                     packet.icmp_code, packet.length, packet.ttl, packet.tcp_flags,
                 ))  # fmt: skip
                 if lan_sighting(packet, lan_interfaces):
-                    rows.sightings.append(
+                    sightings.append(
                         Sighting(
                             message.timestamp, packet.mac, packet.src_ip, "packetfilter", _clip(packet.in_interface, 16)
                         )
                     )
                 continue
-        if is_dns_program(message.program) and (line := parse_dns(message.program, text)) is not None:
+        if program is None:
+            continue
+        if is_dns_program(program) and (line := parse_dns(program, text)) is not None:
             rows.dns.append((position, message.timestamp, item.received, host, line))
             continue
-        seen = parse_discovery(message.program, text)
+        seen = parse_discovery(program, text)
         if seen is not None:
             rows.addrwatch.append((
                 seen.timestamp or message.timestamp, received, host, seen.source, seen.event[:32],
                 _clip(seen.interface, 16), seen.vlan, seen.mac, seen.ip, seen.old_mac,
                 _clip(seen.hostname, 255),
             ))  # fmt: skip
-            rows.sightings.append(Sighting(
+            sightings.append(Sighting(
                 seen.timestamp or message.timestamp, seen.mac, seen.ip, seen.source,
                 _clip(seen.interface, 16), seen.vlan, _clip(seen.hostname, 255), seen.old_mac,
             ))  # fmt: skip
     return rows
+
+
+_INTS = list(range(24))  # facility and severity enums as the plain ints the columns take
+
+
+class _Floors(dict):
+    """Each time's interval start, worked out once per distinct time: a batch's lines share a few seconds."""
+
+    def __init__(self, floor: Callable[[datetime], datetime]) -> None:
+        super().__init__()
+        self._floor = floor
+
+    def __missing__(self, moment: datetime) -> datetime:
+        start = self[moment] = self._floor(moment)
+        return start
+
+
+def _hour(moment: datetime) -> datetime:
+    """The start of the hour holding `moment`."""
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def _bucket(moment: datetime) -> datetime:
@@ -119,8 +157,9 @@ _PROTOCOL = PACKETFILTER_COLUMNS.index("protocol")
 def count_rows(packetfilter: list[tuple]) -> list[tuple]:
     """Fold a batch's packet-filter rows into (5-minute bucket, host, action, chain, direction, protocol, packets)."""
     counts: Counter[tuple] = Counter()
+    buckets = _Floors(_bucket)
     for row in packetfilter:
-        counts[(_bucket(row[0]), *_COUNTED(row), row[_PROTOCOL] or "")] += 1
+        counts[(buckets[row[0]], *_COUNTED(row), row[_PROTOCOL] or "")] += 1
     return [(*key, packets) for key, packets in counts.items()]
 
 
@@ -137,9 +176,10 @@ def count_ports_and_macs(packetfilter: list[tuple]) -> tuple[list[tuple], list[t
     """
     ports: Counter[tuple] = Counter()
     macs: dict[tuple, list] = {}
+    hours = _Floors(_hour)
     for row in packetfilter:
         moment = row[0]
-        hour = moment.replace(minute=0, second=0, microsecond=0)
+        hour = hours[moment]
         ranked = _RANKED(row)
         if row[_DST_PORT] is not None:
             ports[(hour, *ranked, row[_PROTOCOL] or "", row[_DST_PORT])] += 1
@@ -166,14 +206,16 @@ _PROGRAM = MESSAGE_COLUMNS.index("program")
 def count_messages(messages: list[tuple]) -> list[tuple]:
     """Fold a batch's messages into (5-minute bucket, host, severity, program, messages)."""
     counts: Counter[tuple] = Counter()
+    buckets = _Floors(_bucket)
     for row in messages:
-        counts[(_bucket(row[0]), *_MESSAGE_COUNTED(row), row[_PROGRAM] or "")] += 1
+        counts[(buckets[row[0]], *_MESSAGE_COUNTED(row), row[_PROGRAM] or "")] += 1
     return [(*key, number) for key, number in counts.items()]
 
 
 def by_hour(counts: list[tuple]) -> list[tuple]:
     """Fold rows of (time, key..., number) into the same rows per hour."""
     hours: Counter[tuple] = Counter()
+    floors = _Floors(_hour)
     for moment, *key, number in counts:
-        hours[(moment.replace(minute=0, second=0, microsecond=0), *key)] += number
+        hours[(floors[moment], *key)] += number
     return [(*key, number) for key, number in hours.items()]

@@ -92,6 +92,12 @@ _BSD_STAMP = re.compile(
 )
 _ISO_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?(?: +|$)")
 _TAG = re.compile(r"([^\s\[\]:]{1,64})(?:\[([^\]\s]{0,128})\])?: ?")
+# The shape nearly every router and NAS line has, `<PRI>Mmm dd hh:mm:ss host tag[pid]: `, in one match;
+# it reads exactly what the general path below reads, and any other shape takes that path.
+_COMMON = re.compile(
+    r"<(\d{1,3})>((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d\d:\d\d:\d\d) "
+    r"(?!(?:19|20)\d\d )([^\s\[:]+) ([^\s\[\]:]{1,64})(?:\[([^\]\s]{0,128})\])?: ?"
+)
 
 
 def decode_text(data: bytes) -> str:
@@ -112,6 +118,18 @@ def parse_syslog(data: bytes, received: datetime, zone: tzinfo) -> SyslogMessage
     RFC 3164 stamps, which carry neither a year nor an offset.
     """
     text = decode_text(data.rstrip(b"\r\n\0"))
+    common = _COMMON.match(text)
+    if common is not None and (pri := int(common.group(1))) <= 191:
+        facility, severity = _PRIS[pri]
+        stamp, host, program, pid = common.group(2, 3, 4, 5)
+        timestamp = _bsd_time(stamp, received.toordinal(), zone) or _utc(received)
+        message = text[common.end() :]
+        return SyslogMessage(facility, severity, timestamp, host, program, pid or None, None, None, message)
+    return parse_text(text, received, zone)
+
+
+def parse_text(text: str, received: datetime, zone: tzinfo) -> SyslogMessage:
+    """The general reading of a decoded frame: every header style and every missing piece."""
     facility, severity = decode_pri(DEFAULT_PRI)
     match = _PRI.match(text)
     if match:

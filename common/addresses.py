@@ -27,6 +27,7 @@ def normalise_mac(text: str) -> str | None:
     return ":".join(octet.zfill(2) for octet in octets).lower()
 
 
+@lru_cache(maxsize=1024)  # a router sends a few link headers (one per device and gateway), each thousands of times
 def mac_from_link_header(text: str) -> str | None:
     """Return the source MAC from the kernel's `MAC=dst:src:type` field.
 

@@ -138,3 +138,19 @@ def test_out_of_file_descriptors_falls_back_for_a_while_then_loads_again(
         "while out of descriptors",
         "after",
     ]
+
+
+def test_counts_larger_than_one_statement_all_add_up(
+    writer: pymysql.connections.Connection, db: pymysql.connections.Connection
+) -> None:
+    """Count rows past one statement's size go in several, each host written exactly, quotes and all."""
+    hosts = [f"h{i}'; DROP TABLE messages; -- {'x' * 200}" for i in range(6000)]  # about 1.4 MB of VALUES
+    counts = [(STAMP.replace(microsecond=0), host, 4, "" if i % 2 else "kernel", 1) for i, host in enumerate(hosts)]
+    counts[0] = (counts[0][0], hosts[0], 4, "it's", 1)
+    assert store(writer, [(collector_db.MESSAGES_COUNTS, counts)]) == 0
+    assert store(writer, [(collector_db.MESSAGES_COUNTS, counts[:10])]) == 0  # the same keys again: added
+    stored = fetch(db, "SELECT host, program, messages FROM messages_counts")
+    assert len(stored) == len(hosts)
+    assert {row["host"] for row in stored} == set(hosts)
+    assert sum(row["messages"] for row in stored) == len(hosts) + 10
+    assert {row["program"] for row in stored} == {"", "kernel", "it's"}

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.syslog import Facility, Severity, decode_pri, parse_syslog
+from collector.syslog import Facility, Severity, decode_pri, decode_text, parse_syslog, parse_text
 
 RECEIVED = datetime(2025, 11, 17, 8, 0, 5, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -289,3 +289,37 @@ class TestBadBytes:
         assert 0 <= parsed.facility <= 23
         parsed.message.encode("utf-8")
         assert "\x00" not in parsed.message
+
+
+_HOSTS = ["router", "nas.lan", "192.168.1.1", "2025", "1999", "fe80::1", "kernel:", "a[1]", "-", "", "h\tx"]
+_TAGS = ["kernel", "dnsmasq", "su", "x" * 64, "x" * 65, "a:b", "[x]", "", "-"]
+
+
+@settings(max_examples=400)
+@given(
+    pri=st.integers(0, 191) | st.integers(192, 999),
+    month=st.sampled_from(["Jan", "Feb", "Nov", "Dec", "DEC", "nov"]),
+    day=st.sampled_from(["1", " 1", "17", "31", "30", "01"]),
+    clock=st.sampled_from(["08:00:04", "23:59:59", "8:00:04", "08:00:04.123", "08:00:04:"]),
+    gap=st.sampled_from([" ", " ", "  ", ":", ""]),
+    host=st.sampled_from(_HOSTS),
+    tag=st.sampled_from(_TAGS),
+    pid=st.sampled_from(["", "", "[7]", "[]", "[a b]", "[" + "9" * 129 + "]"]),
+    colon=st.sampled_from([": ", ": ", ":", " ", ":  "]),
+    rest=st.text(max_size=20),
+)
+def test_the_common_header_reads_as_the_general_parser_reads_it(
+    pri: int, month: str, day: str, clock: str, gap: str, host: str, tag: str, pid: str, colon: str, rest: str
+) -> None:
+    """The one-match reading of `<PRI>Mmm dd hh:mm:ss host tag[pid]: ` gives what the general reading gives."""
+    line = f"<{pri}>{month} {day} {clock}{gap}{host} {tag}{pid}{colon}{rest}"
+    data = line.encode()
+    general = parse_text(decode_text(data.rstrip(b"\r\n\0")), RECEIVED, BERLIN)
+    assert parse_syslog(data, RECEIVED, BERLIN) == general
+
+
+def test_the_routers_usual_line_takes_the_common_reading() -> None:
+    """A plain OpenWrt kernel line: host, tag, stamp in the sender's zone, message after `: `."""
+    message = parse_syslog(b"<4>Nov 17 09:00:04 router kernel: IN=eth0 OUT=", RECEIVED, BERLIN)
+    assert (message.host, message.program, message.pid, message.message) == ("router", "kernel", None, "IN=eth0 OUT=")
+    assert message.timestamp == datetime(2025, 11, 17, 8, 0, 4)
