@@ -2,7 +2,7 @@
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 
@@ -44,6 +44,13 @@ class Buffer:
         """Append regardless of capacity (deque appends are thread-safe)."""
         self._items.append(item)
         if len(self._items) == self._batch_size:
+            self._ready.set()
+
+    def put_many(self, items: Iterable[Received]) -> None:
+        """Append a connection's frames at once, regardless of capacity; wakes the writer like `put`."""
+        before = len(self._items)
+        self._items.extend(items)
+        if before < self._batch_size <= len(self._items):
             self._ready.set()
 
     def offer(self, item: Received) -> bool:

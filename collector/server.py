@@ -91,9 +91,8 @@ class TcpReceiver(asyncio.Protocol):
     def _hand_over(self, frames: list) -> None:
         if not frames:
             return
-        now, peer, put = time.time(), self._peer, self._listener.buffer.put
-        for frame in frames:
-            put(Received(now, peer, frame.data, frame.truncated))
+        now, peer = time.time(), self._peer
+        self._listener.buffer.put_many([Received(now, peer, data, truncated) for data, truncated in frames])
         self._listener.counters.tcp_received += len(frames)
 
 
