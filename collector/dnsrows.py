@@ -16,12 +16,12 @@ DNS_COLUMNS = (
 def dns_rows(queries: list[DnsQuery], owners: AddressOwners, domain_ids: dict[str, int]) -> list[tuple]:
     """`dns_queries` rows: each query with the device that held its client address then, its domain as an id.
 
-    A query whose domain has no id is left out (the writer counts it as a rejected row).
+    Every name has an id (the writer numbers new ones); a query without one would be left out.
     """
     rows = []
     for q in queries:
         domain_id = domain_ids.get(q.domain)
-        if domain_id is None:  # a name the dictionary could not take
+        if domain_id is None:
             continue
         device = owners.owner(q.client, q.timestamp) or q.client
         rows.append((

@@ -185,14 +185,17 @@ class Writer(threading.Thread):
             (db.DEVICE_EVENTS, changes.events),
         ]
         self._owners.add(changes.addresses)  # spans only widen; a batch not stored widens them again on replay
+        new_domains: list[tuple] = []
         try:
             if prepared.dns:
-                statements += self._dns_statements(prepared.dns)
+                dns_statements, new_domains = self._dns_statements(prepared.dns)
+                statements += dns_statements
             rejected = db.store(self._connection, statements, self._ids, prepared.encoded)
         except db.DatabaseDown as error:
             self._failed(f"lost MariaDB ({error})")
             return False
         self._inventory.apply(changes)
+        self._domains.stored(new_domains)
         self._counters.dns_queries += len(prepared.dns)
         self._counters.dns_unjoined += prepared.dns_unjoined
         self._recovered()
@@ -201,21 +204,19 @@ class Writer(threading.Thread):
             self._notices.emit(Severity.ERR, "MariaDB refused %d rows; see the collector log", rejected)
         return True
 
-    def _dns_statements(self, queries: list[DnsQuery]) -> db.Statements:
-        """A batch's DNS rows and counts, its queries named by the address spans up to and with this batch's."""
-        ids = self._domains.ids(self._connection, {query.domain for query in queries})
+    def _dns_statements(self, queries: list[DnsQuery]) -> tuple[db.Statements, list[tuple]]:
+        """A batch's DNS rows, counts and new domain names; its queries named by the address spans up to its own."""
+        ids, new = self._domains.ids(self._connection, {query.domain for query in queries})
         rows = dns_rows(queries, self._owners, ids)
-        if len(rows) < len(queries):
-            self._counters.rejected_rows += len(queries) - len(rows)
-            log.error("%d DNS queries not stored: MariaDB did not keep their domain names", len(queries) - len(rows))
         counts = dns_counts(rows)
         return [
+            (db.DNS_DOMAINS, new),
             (db.DNS_QUERIES, rows),
             (db.DNS_HOURLY, counts.hourly),
             (db.DNS_DEVICE_HOURLY, counts.device_hourly),
             (db.DNS_DOMAIN_DAILY, counts.domain_daily),
             (db.DNS_DEVICE_DOMAINS, counts.spans),
-        ]
+        ], new
 
     def _to_spool(self, prepared: Prepared) -> None:
         """Spool a batch; while the spool is full, hold it and keep trying both ways."""
@@ -269,6 +270,8 @@ class Writer(threading.Thread):
             self._inventory.load(db.load_inventory(self._connection))
             self._owners.load(db.load_owners(self._connection))
             ready = self._ids.load(self._connection)
+            if ready:
+                self._domains.load(self._connection)
         except db.DatabaseDown as error:
             self._failed(f"MariaDB at {settings.db_host}:{settings.db_port} not available: {error}")
             return False

@@ -5,15 +5,18 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pymysql
 
+from collector import db as collector_db
 from collector.dnsjoin import DnsQuery
 from collector.dnsrows import dns_rows
 from collector.owners import AddressOwners
+from collector.settings import Settings
 from common.store import DAY, floor_time
 from tests.conftest import fetch, wait_for
-from tests.servers import CollectorProcess, Receiver, lf_framed, send_tcp, send_udp
+from tests.servers import CollectorProcess, Receiver, collector_env, lf_framed, send_tcp, send_udp
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 TV, CAMERA = "3c:a6:2f:11:22:33", "b8:27:eb:12:34:56"
@@ -326,3 +329,25 @@ def test_on_the_last_kept_day_the_counts_keep_what_the_raw_queries_keep(
     assert raw_hourly(db) == stored_hourly(db)
     device = fetch(db, "SELECT SUM(queries) AS n FROM dns_device_hourly")[0]["n"]
     assert int(device) == 2
+
+
+def test_a_new_domain_name_is_remembered_only_once_its_batch_is_stored(db_env: dict[str, str], tmp_path: Path) -> None:
+    """A batch that was not stored leaves no remembered name: it comes back as new, with the batch that stores it."""
+    connection = collector_db.connect(Settings.from_env(collector_env(db_env, tmp_path)))
+    try:
+        domains = collector_db.Domains()
+        domains.load(connection)
+        ids, new = domains.ids(connection, {"lost.example"})
+        assert new == [(ids["lost.example"], "lost.example")]
+        connection.rollback()  # the batch did not make it
+        again, new = domains.ids(connection, {"lost.example"})
+        assert [name for _, name in new] == ["lost.example"]
+        assert collector_db.store(connection, [(collector_db.DNS_DOMAINS, new)], collector_db.RowIds()) == 0
+        domains.stored(new)
+        known, new = domains.ids(connection, {"lost.example"})
+        assert (known, new) == (again, [])
+        fresh = collector_db.Domains()
+        fresh.load(connection)
+        assert fresh.ids(connection, {"lost.example"}) == (again, [])
+    finally:
+        collector_db.close_quietly(connection)

@@ -166,3 +166,34 @@ def test_api_answers_again_after_mariadb_restarts(api_url: str, outage: MariaDBS
     for _ in range(3):
         response = httpx.get(f"{api_url}/api/v1/stats", headers=headers)
         assert response.status_code == 200, response.text
+
+
+def test_dns_queries_first_seen_during_an_outage_keep_their_domain_names(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, outage: MariaDBServer
+) -> None:
+    """Names new in spooled batches arrive with their queries on replay: each query names its domain, none twice."""
+
+    def lookups(names: list[str]) -> list[bytes]:
+        return [
+            f"<30>Nov 17 08:00:00 router dnsmasq[1]: {text}".encode()
+            for i, name in enumerate(names)
+            for text in (f"query[A] {name} from 192.168.1.{10 + i % 5}", f"cached {name} is 192.0.2.{i % 250 + 1}")
+        ]
+
+    collector = start_collector(SIEM_FLUSH_SECONDS="0.2")
+    send_tcp(collector.port, lf_framed(*lookups(["before.example", "both.example"])))
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", 2)
+    db.close()
+    outage.stop()
+    during = [f"new{i}.example" for i in range(40)] + ["both.example"]
+    send_tcp(collector.port, lf_framed(*lookups(during)))
+    collector.wait_for_log("holding messages")
+    time.sleep(1)
+    outage.start()
+    db = outage.connect("siem")
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", 2 + len(during), timeout=60)
+    rows = fetch(db, "SELECT n.name FROM dns_queries AS q LEFT JOIN dns_domains AS n ON n.id = q.domain_id")
+    assert sorted(row["name"] for row in rows) == sorted(["before.example", "both.example", *during])
+    names = fetch(db, "SELECT name, COUNT(*) AS n FROM dns_domains GROUP BY name HAVING n > 1")
+    assert names == []
+    db.close()
