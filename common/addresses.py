@@ -2,6 +2,7 @@
 
 import ipaddress
 import re
+import socket
 from functools import lru_cache
 
 _HEX_PAIRS = re.compile(r"[0-9a-fA-F]{1,2}")
@@ -53,6 +54,13 @@ def normalise_ip(text: str) -> str | None:
     """
     if _CANONICAL_IPV4.fullmatch(text):  # the kernel's own spelling: already canonical, skip the slow parse
         return text
+    if ":" in text:  # the C parser's compressed IPv6 is ipaddress's, except where it writes a dotted tail
+        try:
+            canonical = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, text))
+        except (OSError, ValueError):
+            canonical = "."
+        if "." not in canonical:
+            return canonical
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
