@@ -78,9 +78,16 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
     rows = Rows()
     messages, packetfilter, sightings = rows.messages, rows.packetfilter, rows.sightings
     seconds: dict[int, str] = {}
+    moments: dict[float, tuple[datetime, str]] = {}  # the frames of one TCP read share their receive time
     for position, item in enumerate(batch):
-        message = parse_syslog(item.data, datetime.fromtimestamp(item.received, UTC), zone)
-        received = received_text(item.received, seconds)
+        moment = moments.get(item.received)
+        if moment is None:
+            moment = moments[item.received] = (
+                datetime.fromtimestamp(item.received, UTC),
+                received_text(item.received, seconds),
+            )
+        message = parse_syslog(item.data, moment[0], zone)
+        received = moment[1]
         host = message.host
         host = (host if len(host) <= 255 else host[:255]) if host else item.sender or UNKNOWN_HOST
         program, text = message.program, message.message
