@@ -78,16 +78,12 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
     rows = Rows()
     messages, packetfilter, sightings = rows.messages, rows.packetfilter, rows.sightings
     seconds: dict[int, str] = {}
-    moments: dict[float, tuple[datetime, str]] = {}  # the frames of one TCP read share their receive time
+    last = aware = received = None
     for position, item in enumerate(batch):
-        moment = moments.get(item.received)
-        if moment is None:
-            moment = moments[item.received] = (
-                datetime.fromtimestamp(item.received, UTC),
-                received_text(item.received, seconds),
-            )
-        message = parse_syslog(item.data, moment[0], zone)
-        received = moment[1]
+        if item.received != last:  # the frames of one TCP read follow each other with one receive time
+            last = item.received
+            aware, received = datetime.fromtimestamp(last, UTC), received_text(last, seconds)
+        message = parse_syslog(item.data, aware, zone)
         host = message.host
         host = (host if len(host) <= 255 else host[:255]) if host else item.sender or UNKNOWN_HOST
         program, text = message.program, message.message
