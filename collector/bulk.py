@@ -3,6 +3,8 @@
 import os
 from datetime import datetime
 
+from collector.memo import Memo
+
 # LOAD DATA's defaults: fields end at a tab, lines at a newline, backslash escapes.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0"})
 _NULL = "\\N"
@@ -24,14 +26,6 @@ def field(value: object) -> str:
     return str(value).translate(_ESCAPES)
 
 
-class _Texts(dict):
-    """Text of the non-string values seen so far: a batch's stamps, ports and flags repeat row after row."""
-
-    def __missing__(self, value: object) -> str:
-        text = self[value] = field(value)  # True and 1 share a key and a text, as False and 0 do
-        return text
-
-
 def encode(rows: list[tuple]) -> bytes:
     """Tab-separated lines, one per row, UTF-8.
 
@@ -39,7 +33,7 @@ def encode(rows: list[tuple]) -> bytes:
     the only backslashes are the NULL markers, the only tabs the separators,
     and there is no newline or NUL; any other row is escaped field by field.
     """
-    texts = _Texts({None: _NULL})
+    texts = Memo(field, {None: _NULL})  # non-string values: True and 1 share a key and a text, as False and 0 do
     lines = []
     for row in rows:
         line = "\t".join([value if value.__class__ is str else texts[value] for value in row])

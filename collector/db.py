@@ -3,7 +3,6 @@
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from functools import lru_cache
 
 import pymysql
@@ -11,6 +10,7 @@ import pymysql
 from collector import bulk
 from collector.dnsrows import DNS_COLUMNS
 from collector.inventory import DEVICE_COLUMNS
+from collector.memo import Memo
 from collector.owners import KEEP
 from collector.rows import ADDRWATCH_COLUMNS, MESSAGE_COLUMNS, PACKETFILTER_COLUMNS
 from collector.settings import Settings
@@ -443,18 +443,6 @@ def _run(
 _MAX_STATEMENT = 1_024_000  # bytes, as pymysql's executemany
 
 
-class _Literals(dict):
-    """SQL literals of the values seen so far: a batch's counts repeat a few hours, hosts and names endlessly."""
-
-    def __init__(self, literal: Callable[[object], str]) -> None:
-        super().__init__({None: "NULL"})
-        self._literal = literal
-
-    def __missing__(self, value: object) -> str:
-        text = self[value] = self._literal(value)
-        return text
-
-
 @lru_cache(maxsize=64)
 def _split_insert(sql: str) -> tuple[str, str]:
     """The part of an `INSERT ... VALUES (%s, ...)` before its value list and the part after it."""
@@ -465,7 +453,7 @@ def _split_insert(sql: str) -> tuple[str, str]:
 def insert_many(cursor: pymysql.cursors.Cursor, sql: str, rows: list[tuple]) -> None:
     """executemany for our INSERTs, each distinct value escaped once per call rather than once per row."""
     prefix, suffix = _split_insert(sql)
-    literals = _Literals(lambda value: cursor.mogrify("%s", (value,)))
+    literals = Memo(lambda value: cursor.mogrify("%s", (value,)), {None: "NULL"})
     limit = _MAX_STATEMENT - len(prefix) - len(suffix)
     values: list[str] = []
     size = 0

@@ -2,17 +2,19 @@
 
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 from operator import itemgetter
 
 from collector.buffer import Received
 from collector.discovery import parse_discovery
 from collector.dns import DnsLine, is_dns_program, parse_dns
 from collector.inventory import Sighting, is_local_network
+from collector.memo import Memo
 from collector.packetfilter import PacketFilterRecord, parse_packetfilter
 from collector.syslog import parse_syslog
+from common.store import FIVE_MINUTES, HOUR, floor_time
 
 MESSAGE_COLUMNS = (
     "timestamp", "received", "host", "sender", "facility", "severity",
@@ -131,28 +133,6 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
 _INTS = list(range(24))  # facility and severity enums as the plain ints the columns take
 
 
-class _Floors(dict):
-    """Each time's interval start, worked out once per distinct time: a batch's lines share a few seconds."""
-
-    def __init__(self, floor: Callable[[datetime], datetime]) -> None:
-        super().__init__()
-        self._floor = floor
-
-    def __missing__(self, moment: datetime) -> datetime:
-        start = self[moment] = self._floor(moment)
-        return start
-
-
-def _hour(moment: datetime) -> datetime:
-    """The start of the hour holding `moment`."""
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def _bucket(moment: datetime) -> datetime:
-    """The start of the 5-minute interval holding `moment`."""
-    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
-
-
 _COUNTED = itemgetter(*(PACKETFILTER_COLUMNS.index(name) for name in ("host", "action", "chain", "direction")))
 _PROTOCOL = PACKETFILTER_COLUMNS.index("protocol")
 
@@ -160,7 +140,7 @@ _PROTOCOL = PACKETFILTER_COLUMNS.index("protocol")
 def count_rows(packetfilter: list[tuple]) -> list[tuple]:
     """Fold a batch's packet-filter rows into (5-minute bucket, host, action, chain, direction, protocol, packets)."""
     counts: Counter[tuple] = Counter()
-    buckets = _Floors(_bucket)
+    buckets = Memo(partial(floor_time, interval=FIVE_MINUTES))
     for row in packetfilter:
         counts[(buckets[row[0]], *_COUNTED(row), row[_PROTOCOL] or "")] += 1
     return [(*key, packets) for key, packets in counts.items()]
@@ -179,7 +159,7 @@ def count_ports_and_macs(packetfilter: list[tuple]) -> tuple[list[tuple], list[t
     """
     ports: Counter[tuple] = Counter()
     macs: dict[tuple, list] = {}
-    hours = _Floors(_hour)
+    hours = Memo(partial(floor_time, interval=HOUR))
     for row in packetfilter:
         moment = row[0]
         hour = hours[moment]
@@ -209,7 +189,7 @@ _PROGRAM = MESSAGE_COLUMNS.index("program")
 def count_messages(messages: list[tuple]) -> list[tuple]:
     """Fold a batch's messages into (5-minute bucket, host, severity, program, messages)."""
     counts: Counter[tuple] = Counter()
-    buckets = _Floors(_bucket)
+    buckets = Memo(partial(floor_time, interval=FIVE_MINUTES))
     for row in messages:
         counts[(buckets[row[0]], *_MESSAGE_COUNTED(row), row[_PROGRAM] or "")] += 1
     return [(*key, number) for key, number in counts.items()]
@@ -218,7 +198,7 @@ def count_messages(messages: list[tuple]) -> list[tuple]:
 def by_hour(counts: list[tuple]) -> list[tuple]:
     """Fold rows of (time, key..., number) into the same rows per hour."""
     hours: Counter[tuple] = Counter()
-    floors = _Floors(_hour)
+    floors = Memo(partial(floor_time, interval=HOUR))
     for moment, *key, number in counts:
         hours[(floors[moment], *key)] += number
     return [(*key, number) for key, number in hours.items()]
