@@ -14,18 +14,12 @@ DNS_COLUMNS = (
 
 
 def dns_rows(queries: list[DnsQuery], owners: AddressOwners, domain_ids: dict[str, int]) -> list[tuple]:
-    """`dns_queries` rows: each query with the device that held its client address then, its domain as an id.
-
-    Every name has an id (the writer numbers new ones); a query without one would be left out.
-    """
+    """`dns_queries` rows: each query with the device that held its client address then, its domain as an id."""
     rows = []
     for q in queries:
-        domain_id = domain_ids.get(q.domain)
-        if domain_id is None:
-            continue
         device = owners.owner(q.client, q.timestamp) or q.client
         rows.append((
-            q.timestamp, q.host, q.client, device, q.qtype, domain_id, q.outcome,
+            q.timestamp, q.host, q.client, device, q.qtype, domain_ids[q.domain], q.outcome,
             q.blocked_by, q.upstream, q.answer,
         ))  # fmt: skip
     return rows

@@ -10,8 +10,6 @@ from pathlib import Path
 import pymysql
 
 from collector import db as collector_db
-from collector.dnsjoin import DnsQuery
-from collector.dnsrows import dns_rows
 from collector.owners import AddressOwners
 from collector.settings import Settings
 from common.store import DAY, floor_time
@@ -305,14 +303,6 @@ def test_dns_queries_expire_after_30_days_and_each_devices_domain_list_after_a_y
         ]
         == 0
     )
-
-
-def test_a_query_whose_domain_the_dictionary_could_not_take_is_left_out_not_a_crash() -> None:
-    queries = [DnsQuery(NOW, "router", "192.168.1.45", "A", name, 0.0, "cached") for name in ("kept.example", "lost")]
-    owners = AddressOwners()
-    owners.load([(TV, "192.168.1.45", NOW - timedelta(hours=1), NOW)])
-    rows = dns_rows(queries, owners, {"kept.example": 7})
-    assert [(row[3], row[5], row[6]) for row in rows] == [(TV, 7, "cached")]
 
 
 def test_on_the_last_kept_day_the_counts_keep_what_the_raw_queries_keep(
