@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from functools import lru_cache
 
 import pymysql
@@ -105,6 +106,10 @@ DNS_DEVICE_DOMAINS = _insert(
 )
 DNS_DOMAINS = _insert("dns_domains", ("id", "name"))
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
+
+# A batch is stored in two parts at the same time, each in its own transaction on its own
+# connection: the messages with their counts, and everything parsed from them with theirs.
+MESSAGE_PART = frozenset({MESSAGES, MESSAGES_COUNTS, MESSAGES_HOURLY})
 
 # Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE.
 _BULK = {
@@ -316,6 +321,7 @@ def store(
     statements: Statements,
     ids: RowIds,
     encoded: dict[str, bytes] | None = None,
+    before_commit: Callable[[], object] | None = None,
 ) -> int:
     """Run every (statement, rows) in one transaction; return how many rows had to be rejected.
 
@@ -326,7 +332,8 @@ def store(
     then inserted row by row and only the offending rows are skipped. Any other
     error means the database is down. `encoded` holds text `encode_bulk` made
     beforehand, so the writer thread only waits on MariaDB. The log tables' rows
-    are numbered by `ids`, the same in every attempt.
+    are numbered by `ids`, the same in every attempt. `before_commit` lets another
+    transaction commit first.
     """
     first_ids = ids.reserve(statements)
     attempts, attempt, retries = (bulk_available(), False), 0, 0
@@ -334,6 +341,8 @@ def store(
         bulk_load = attempts[attempt]
         try:
             _run(connection, statements, first_ids, bulk_load, encoded or {})
+            if before_commit is not None:
+                before_commit()
             connection.commit()
             if bulk_load:
                 _bulk_works_again()
@@ -354,7 +363,7 @@ def store(
                 attempt += 1
                 continue
             raise DatabaseDown(describe(error)) from error
-    return _store_row_by_row(connection, _numbered(statements, first_ids))
+    return _store_row_by_row(connection, _numbered(statements, first_ids), before_commit)
 
 
 def _numbered(statements: Statements, first_ids: dict[str, int]) -> Statements:
@@ -468,7 +477,11 @@ def insert_many(cursor: pymysql.cursors.Cursor, sql: str, rows: list[tuple]) -> 
         cursor.execute(prefix + ",".join(values) + suffix)
 
 
-def _store_row_by_row(connection: pymysql.connections.Connection, statements: Statements) -> int:
+def _store_row_by_row(
+    connection: pymysql.connections.Connection,
+    statements: Statements,
+    before_commit: Callable[[], object] | None = None,
+) -> int:
     """Slow path after a data error: one statement per row, skipping the rows MariaDB refuses."""
     rejected = 0
     try:
@@ -480,6 +493,8 @@ def _store_row_by_row(connection: pymysql.connections.Connection, statements: St
                     except (pymysql.err.DataError, pymysql.err.IntegrityError) as error:
                         rejected += 1
                         log.error("row rejected by MariaDB: %s; statement: %.60s; row: %.300r", error, sql, row)
+        if before_commit is not None:
+            before_commit()
         connection.commit()
     except (pymysql.err.MySQLError, OSError) as error:
         _rollback(connection)

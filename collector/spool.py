@@ -25,9 +25,11 @@ class Spool:
     segment is written twice.
     """
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
+    def __init__(self, directory: Path, max_bytes: int, group: list["Spool"] | None = None) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
+        self._group = group if group is not None else []  # spools sharing max_bytes
+        self._group.append(self)
         directory.mkdir(parents=True, exist_ok=True)
         self._segments = sorted(int(path.stem) for path in directory.glob("*.spool"))
         self._sizes = {seq: self._path(seq).stat().st_size for seq in self._segments}
@@ -44,11 +46,16 @@ class Spool:
         """Bytes the spool occupies on disk."""
         return sum(self._sizes.values())
 
+    def part(self, name: str) -> "Spool":
+        """A spool in a subdirectory for batches of which only some tables remain to be written; same size cap."""
+        return Spool(self.directory / name, self.max_bytes, self._group)
+
     def append(self, batch: list[Received]) -> None:
         """Write a batch durably enough to survive a process crash (flushed to the OS)."""
         chunk = b"".join(_encode(item) for item in batch)
-        if self.size + len(chunk) > self.max_bytes:
-            raise SpoolFull(f"spool at {self.size} of {self.max_bytes} bytes")
+        used = sum(spool.size for spool in self._group)
+        if used + len(chunk) > self.max_bytes:
+            raise SpoolFull(f"spool at {used} of {self.max_bytes} bytes")
         if self._file is None or self._sizes[self._writing] >= _SEGMENT_BYTES:
             self._open_next()
         self._file.write(chunk)

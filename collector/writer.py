@@ -4,6 +4,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import NamedTuple
 
 import pymysql
@@ -31,6 +32,8 @@ from collector.syslog import Severity
 
 log = logging.getLogger(__name__)
 _STOP_GRACE_SECONDS = 10.0
+MESSAGES, PARSED = "messages", "parsed"  # a batch's two parts, stored side by side
+BOTH = (PARSED, MESSAGES)
 
 
 class Prepared(NamedTuple):
@@ -87,7 +90,9 @@ class Writer(threading.Thread):
     Order of preference for every batch: MariaDB, else the spool, else hold it
     (the buffer then fills and TCP senders are paused). Spooled batches are
     replayed a chunk at a time between live batches once MariaDB is back.
-    A second thread parses the next batch while this one waits on MariaDB.
+    A second thread parses the next batch while this one waits on MariaDB, and a
+    third stores the batch's messages on a second connection while this one
+    stores the rows parsed from them: MariaDB works on both at once.
     """
 
     def __init__(self, settings: Settings, buffer: Buffer, spool: Spool, counters: Counters, notices: Notices) -> None:
@@ -98,6 +103,10 @@ class Writer(threading.Thread):
         self._counters = counters
         self._notices = notices
         self._connection: pymysql.connections.Connection | None = None
+        self._messages_connection: pymysql.connections.Connection | None = None
+        self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-messages")
+        # a batch of which one part is stored waits in a spool of its own for the other
+        self._spools = {BOTH: spool, (PARSED,): spool.part(PARSED), (MESSAGES,): spool.part(MESSAGES)}
         self._inventory = Inventory()
         self._owners = AddressOwners()
         self._domains = db.Domains()
@@ -122,8 +131,9 @@ class Writer(threading.Thread):
         """Move batches until stopped and drained."""
         settings = self._settings
         log.info("waiting for MariaDB at %s:%s (database %s)", settings.db_host, settings.db_port, settings.db_name)
-        if self._spool.pending:
-            log.info("spool holds %d bytes from before; replaying once MariaDB answers", self._spool.size)
+        if self._spool_pending():
+            size = sum(spool.size for spool in self._spools.values())
+            log.info("spool holds %d bytes from before; replaying once MariaDB answers", size)
         self._connected()
         parser = threading.Thread(target=self._parse, name="parser", daemon=True)
         parser.start()
@@ -141,10 +151,12 @@ class Writer(threading.Thread):
             if prepared.batch:
                 self._store(prepared)
                 self._in_hand.release()
-            if not self._stopping.is_set() and self._connected() and self._spool.pending:
+            if not self._stopping.is_set() and self._connected() and self._spool_pending():
                 self._replay_chunk()
-        self._spool.close()
+        for spool in self._spools.values():
+            spool.close()
         self._forget_connection()
+        self._side.shutdown()
 
     def _parse(self) -> None:
         """Take batches from the buffer and parse them, one ahead of the writer, until stopped and drained."""
@@ -167,42 +179,73 @@ class Writer(threading.Thread):
         self._prepared.put(None)
 
     def _store(self, prepared: Prepared) -> None:
-        """Write a batch to MariaDB, or spool it."""
-        if self._connected() and self._write(prepared):
+        """Write a batch to MariaDB, or spool what of it was not stored."""
+        failed = self._write(prepared) if self._connected() else BOTH
+        if failed:
+            self._to_spool(prepared, failed)
+        else:
             self._counters.written += len(prepared.batch)
-            return
-        self._to_spool(prepared)
 
-    def _write(self, prepared: Prepared) -> bool:
-        """Insert a batch with its inventory changes; False (and the connection dropped) if MariaDB went away."""
+    def _write(self, prepared: Prepared, parts: tuple[str, ...] = BOTH) -> tuple[str, ...]:
+        """Store a batch's parts, each in its own transaction, at the same time; return the parts not stored.
+
+        Each part commits with its own counts, so a stored part is whole and exact;
+        the part that failed is spooled alone, and its replay writes nothing twice.
+        If MariaDB went away the connections are dropped.
+        """
         if not self._dns_ready and prepared.dns:  # parsed before the writer found no DNS tables
             prepared = prepare(prepared.batch, self._settings, dns=False)
+        side: Future[int] | None = None
+        parsed_done = threading.Event()  # messages commit last: whoever sees a message sees the rows parsed from it
+        if MESSAGES in parts:
+            statements = [(sql, rows) for sql, rows in prepared.statements if sql in db.MESSAGE_PART]
+            side = self._side.submit(
+                db.store, self._messages_connection, statements, self._ids, prepared.encoded, parsed_done.wait
+            )
+        failed, errors, rejected = [], [], 0
+        try:
+            if PARSED in parts:
+                rejected += self._write_parsed(prepared)
+        except db.DatabaseDown as error:
+            failed.append(PARSED)
+            errors.append(error)
+        finally:
+            parsed_done.set()
+        if side is not None:
+            try:
+                rejected += side.result()
+            except db.DatabaseDown as error:
+                failed.append(MESSAGES)
+                errors.append(error)
+        if errors:
+            self._failed(f"lost MariaDB ({errors[0]})")
+            return tuple(part for part in BOTH if part in failed)
+        self._recovered()
+        if rejected:
+            self._counters.rejected_rows += rejected
+            self._notices.emit(Severity.ERR, "MariaDB refused %d rows; see the collector log", rejected)
+        return ()
+
+    def _write_parsed(self, prepared: Prepared) -> int:
+        """Store the rows parsed from a batch with the inventory's changes; the rows MariaDB refused."""
         changes = self._inventory.observe(prepared.rows.sightings)
         statements = [
-            *prepared.statements,
+            *[(sql, rows) for sql, rows in prepared.statements if sql not in db.MESSAGE_PART],
             (db.DEVICES, changes.devices),
             (db.DEVICE_ADDRESSES, changes.addresses),
             (db.DEVICE_EVENTS, changes.events),
         ]
         self._owners.add(changes.addresses)  # spans only widen; a batch not stored widens them again on replay
         new_domains: list[tuple] = []
-        try:
-            if prepared.dns:
-                dns_statements, new_domains = self._dns_statements(prepared.dns)
-                statements += dns_statements
-            rejected = db.store(self._connection, statements, self._ids, prepared.encoded)
-        except db.DatabaseDown as error:
-            self._failed(f"lost MariaDB ({error})")
-            return False
+        if prepared.dns:
+            dns_statements, new_domains = self._dns_statements(prepared.dns)
+            statements += dns_statements
+        rejected = db.store(self._connection, statements, self._ids, prepared.encoded)
         self._inventory.apply(changes)
         self._domains.stored(new_domains)
         self._counters.dns_queries += len(prepared.dns)
         self._counters.dns_unjoined += prepared.dns_unjoined
-        self._recovered()
-        if rejected:
-            self._counters.rejected_rows += rejected
-            self._notices.emit(Severity.ERR, "MariaDB refused %d rows; see the collector log", rejected)
-        return True
+        return rejected
 
     def _dns_statements(self, queries: list[DnsQuery]) -> tuple[db.Statements, list[tuple]]:
         """A batch's DNS rows, counts and new domain names; its queries named by the address spans up to its own."""
@@ -218,12 +261,12 @@ class Writer(threading.Thread):
             (db.DNS_DEVICE_DOMAINS, counts.spans),
         ], new
 
-    def _to_spool(self, prepared: Prepared) -> None:
-        """Spool a batch; while the spool is full, hold it and keep trying both ways."""
+    def _to_spool(self, prepared: Prepared, parts: tuple[str, ...]) -> None:
+        """Spool a batch for the parts it still needs; while the spool is full, hold it and keep trying both ways."""
         batch = prepared.batch
         while True:
             try:
-                self._spool.append(batch)
+                self._spools[parts].append(batch)
             except SpoolFull as error:
                 if not self._spool_full:
                     self._spool_full = True
@@ -236,9 +279,11 @@ class Writer(threading.Thread):
                     log.error("shutting down with MariaDB away and the spool full: %d messages lost", len(batch))
                     return
                 time.sleep(min(self._settings.db_retry_seconds, 1.0))
-                if self._connected() and self._write(prepared):
-                    self._counters.written += len(batch)
-                    return
+                if self._connected():
+                    parts = self._write(prepared, parts)
+                    if not parts:
+                        self._counters.written += len(batch)
+                        return
                 continue
             if self._spool_full:
                 self._spool_full = False
@@ -246,14 +291,24 @@ class Writer(threading.Thread):
             self._counters.spooled += len(batch)
             return
 
+    def _spool_pending(self) -> bool:
+        """True while any spool holds messages not yet (wholly) in MariaDB."""
+        return any(spool.pending for spool in self._spools.values())
+
     def _replay_chunk(self) -> None:
-        """Write one chunk of the spool to MariaDB and mark it done."""
-        token, items = self._spool.read(self._settings.batch_size)
-        if items and not self._write(prepare(items, self._settings, dns=self._dns_ready)):
-            return
-        self._spool.commit(token)
+        """Write one chunk of a spool to MariaDB, the parts it still needs, and mark it done."""
+        parts, spool = next((parts, spool) for parts, spool in self._spools.items() if spool.pending)
+        token, items = spool.read(self._settings.batch_size)
+        if items:
+            prepared = prepare(items, self._settings, dns=self._dns_ready)
+            failed = self._write(prepared, parts)
+            if failed == parts:
+                return
+            if failed:  # one part stored: the other moves to its own spool
+                self._to_spool(prepared, failed)
+        spool.commit(token)
         self._counters.replayed += len(items)
-        if not self._spool.pending:
+        if not self._spool_pending():
             self._notices.emit(
                 Severity.NOTICE, "spool replayed into MariaDB: %d messages so far", self._counters.replayed
             )
@@ -267,6 +322,7 @@ class Writer(threading.Thread):
         settings = self._settings
         try:
             self._connection = db.connect(settings)
+            self._messages_connection = db.connect(settings)
             self._inventory.load(db.load_inventory(self._connection))
             self._owners.load(db.load_owners(self._connection))
             ready = self._ids.load(self._connection)
@@ -313,6 +369,7 @@ class Writer(threading.Thread):
             self._down_since, self._failures = None, 0
 
     def _forget_connection(self) -> None:
-        """Close and drop the connection, whatever state it is in."""
+        """Close and drop the connections, whatever state they are in."""
         db.close_quietly(self._connection)
-        self._connection = None
+        db.close_quietly(self._messages_connection)
+        self._connection = self._messages_connection = None

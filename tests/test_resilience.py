@@ -197,3 +197,47 @@ def test_dns_queries_first_seen_during_an_outage_keep_their_domain_names(
     names = fetch(db, "SELECT name, COUNT(*) AS n FROM dns_domains GROUP BY name HAVING n > 1")
     assert names == []
     db.close()
+
+
+@pytest.mark.parametrize(("refused", "waits_in"), [("messages", "messages"), ("packetfilter", "parsed")])
+def test_a_batch_stored_in_part_gets_the_rest_later_and_nothing_twice(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, tmp_path: Path,
+    refused: str, waits_in: str,
+) -> None:  # fmt: skip
+    """While MariaDB refuses one table, the other part of each batch is stored; the rest follows once, counts too."""
+    total = 400
+    lines = [
+        f"<4>Nov 17 08:00:{i % 60:02d} router kernel: drop wan in: IN=eth0 OUT= SRC=203.0.113.{i % 200 + 1}"
+        f" DST=198.51.100.23 LEN=44 TTL=61 ID={i} PROTO=TCP SPT={10000 + i} DPT=22 WINDOW=1024 SYN URGP=0".encode()
+        for i in range(total)
+    ]
+    stored = "packetfilter" if refused == "messages" else "messages"
+    collector = start_collector(SIEM_BATCH_SIZE="50")
+    with db.cursor() as cursor:
+        cursor.execute(f"REVOKE INSERT ON siem.{refused} FROM 'siem_collector'@'%'")
+    try:
+        send_tcp(collector.port, lf_framed(*lines[:100]))
+        assert wait_for(db, f"SELECT COUNT(*) FROM {stored}", 100) == 100, "the part MariaDB takes is stored at once"
+        collector.wait_for_log("lost MariaDB")
+        send_tcp(collector.port, lf_framed(*lines[100:]))
+        time.sleep(1)
+        assert fetch(db, f"SELECT COUNT(*) AS n FROM {refused} WHERE host = 'router'") == [{"n": 0}]
+        assert list((tmp_path / "spool" / waits_in).glob("*.spool")), "the rest waits in a spool of its own"
+    finally:
+        with db.cursor() as cursor:
+            cursor.execute(f"GRANT INSERT ON siem.{refused} TO 'siem_collector'@'%'")
+    for table in ("messages", "packetfilter"):
+        assert wait_for(db, f"SELECT COUNT(*) FROM {table} WHERE host = 'router'", total) == total
+    collector.wait_for_log("spool replayed")
+    time.sleep(0.5)
+    assert fetch(db, "SELECT COUNT(DISTINCT src_port) AS n, COUNT(*) AS rows_ FROM packetfilter") == [
+        {"n": total, "rows_": total}
+    ]
+    assert fetch(db, "SELECT COUNT(DISTINCT message) AS n, COUNT(*) AS rows_ FROM messages WHERE host = 'router'") == [
+        {"n": total, "rows_": total}
+    ]
+    assert fetch(db, "SELECT CAST(SUM(packets) AS SIGNED) AS n FROM packetfilter_counts") == [{"n": total}]
+    assert fetch(db, "SELECT CAST(SUM(messages) AS SIGNED) AS n FROM messages_counts WHERE host = 'router'") == [
+        {"n": total}
+    ]
+    assert not list((tmp_path / "spool").rglob("*.spool")), "every spool is replayed and removed"

@@ -65,3 +65,18 @@ class TestSpool:
         segment = next(tmp_path.glob("*.spool"))
         segment.write_bytes(segment.read_bytes() + b"\x01\x02\x03")
         assert drain(Spool(tmp_path, 1 << 20)) == batch(0, 5)
+
+    def test_parts_share_the_size_cap_and_replay_apart(self, tmp_path: Path) -> None:
+        """Batches waiting for one part live beside the main spool, each replayed alone, all within one cap."""
+        spool = Spool(tmp_path, 700)  # two batches of ten
+        part = spool.part("messages")
+        spool.append(batch(0, 10))
+        part.append(batch(10, 10))
+        with pytest.raises(SpoolFull):
+            part.append(batch(20, 10))
+        with pytest.raises(SpoolFull):
+            spool.append(batch(20, 10))
+        assert drain(part) == batch(10, 10)
+        spool.append(batch(20, 10))
+        assert drain(spool) == batch(0, 10) + batch(20, 10)
+        assert not list(tmp_path.rglob("*.spool"))
