@@ -29,19 +29,27 @@ def field(value: object) -> str:
 def encode(rows: list[tuple]) -> bytes:
     """Tab-separated lines, one per row, UTF-8.
 
-    Fast path: join the row as it is and escape nothing, which is right when
+    Fast path: join the rows as they are and escape nothing, which is right when
     the only backslashes are the NULL markers, the only tabs the separators,
-    and there is no newline or NUL; any other row is escaped field by field.
+    and the only newlines the line ends, with no NUL: checked once for the
+    whole batch, then row by row only if that fails. A row that needs it is
+    escaped field by field.
     """
     texts = Memo(field, {None: _NULL})  # non-string values: True and 1 share a key and a text, as False and 0 do
-    lines = []
-    for row in rows:
-        line = "\t".join([value if value.__class__ is str else texts[value] for value in row])
-        if line.count("\\") != row.count(None) or line.count("\t") != len(row) - 1 or "\n" in line or "\0" in line:
-            line = "\t".join(map(field, row))
-        lines.append(line)
+    lines = ["\t".join([value if value.__class__ is str else texts[value] for value in row]) for row in rows]
     lines.append("")
-    return "\n".join(lines).encode("utf-8", "backslashreplace")
+    text = "\n".join(lines)
+    if (
+        text.count("\\") != sum(row.count(None) for row in rows)
+        or text.count("\t") != sum(map(len, rows)) - len(rows)
+        or text.count("\n") != len(rows)
+        or "\0" in text
+    ):
+        for position, (row, line) in enumerate(zip(rows, lines, strict=False)):
+            if line.count("\\") != row.count(None) or line.count("\t") != len(row) - 1 or "\n" in line or "\0" in line:
+                lines[position] = "\t".join(map(field, row))
+        text = "\n".join(lines)
+    return text.encode("utf-8", "backslashreplace")
 
 
 def statement(table: str, columns: tuple[str, ...], path: str) -> str:

@@ -1,10 +1,12 @@
 """A batch's DNS queries as `dns_queries` rows and as rows of each derived table; no I/O."""
 
 from collections import Counter
+from functools import partial
 from typing import NamedTuple
 
 from collector.dns import BLOCKED
 from collector.dnsjoin import DnsQuery
+from collector.memo import Memo
 from collector.owners import AddressOwners
 from common.store import DAY, HOUR, floor_time
 
@@ -38,8 +40,9 @@ def dns_counts(rows: list[tuple]) -> DnsCounts:
     """Fold `dns_queries` rows into the hourly and daily counts and the per-device domain spans."""
     hourly: Counter[tuple] = Counter()
     spans: dict[tuple, list] = {}
+    hours = Memo(partial(floor_time, interval=HOUR))
     for moment, host, _client, device, _qtype, domain_id, outcome, *_ in rows:
-        hourly[(floor_time(moment, HOUR), host, device, domain_id, outcome)] += 1
+        hourly[(hours[moment], host, device, domain_id, outcome)] += 1
         blocked = 1 if outcome == BLOCKED else 0
         span = spans.get(key := (device, domain_id))
         if span is None:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector import db as collector_db
-from collector.bulk import encode
+from collector.bulk import encode, field
 from collector.settings import Settings
 from tests.conftest import fetch
 from tests.servers import MariaDBServer, collector_env
@@ -47,6 +47,15 @@ class TestEncoding:
     def test_separators_inside_values_are_escaped(self) -> None:
         """A tab, newline or backslash in a value cannot split or shift a row."""
         assert encode([("a\tb", "c\nd", "e\\f", None, True, 7)]) == b"a\\tb\tc\\nd\te\\\\f\t\\N\t1\t7\n"
+
+
+values = st.none() | st.booleans() | st.integers() | st.text(st.sampled_from("ab\t\n\\\0N"), max_size=6)
+
+
+@given(rows=st.lists(st.tuples(values, values, values), max_size=8))
+def test_a_batch_is_escaped_as_escaping_every_field_would(rows: list[tuple]) -> None:
+    """The fast path, checked once for the whole batch, gives what escaping every field of every row gives."""
+    assert encode(rows) == "".join("\t".join(map(field, row)) + "\n" for row in rows).encode()
 
 
 def store(connection: pymysql.connections.Connection, statements: collector_db.Statements) -> int:
