@@ -309,6 +309,33 @@ def _missing_table(error: DatabaseDown) -> bool:
     return cause is not None and bool(cause.args) and cause.args[0] in (1146, 1142)
 
 
+class RowCount:
+    """Stands for a log table's rows in a batch once they are LOAD DATA text: how many, for numbering them."""
+
+    __slots__ = ("count",)
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def _whole(statements: Statements, rows_again: Callable[[], dict[str, list[tuple]]] | None) -> Statements:
+    """The statements with the rows back where only their number was kept, for the INSERT paths."""
+    if not any(isinstance(rows, RowCount) for _, rows in statements):
+        return statements
+    if rows_again is None:
+        raise TypeError("rows given as a count only, and no way to make them again")
+    again = rows_again()
+    whole = []
+    for sql, rows in statements:
+        if isinstance(rows, RowCount) and len(again[sql]) != len(rows):  # a parser bug: store them all the same
+            log.error("parsing a batch again gave %d rows, not %d: %.60s", len(again[sql]), len(rows), sql)
+        whole.append((sql, again[sql] if isinstance(rows, RowCount) else rows))
+    return whole
+
+
 def encode_bulk(statements: Statements) -> dict[str, bytes]:
     """The LOAD DATA text of each log-table statement, made ahead (in the parser thread) for `store`."""
     if not bulk_available():
@@ -321,7 +348,9 @@ def store(
     statements: Statements,
     ids: RowIds,
     encoded: dict[str, bytes] | None = None,
+    *,
     before_commit: Callable[[], object] | None = None,
+    rows_again: Callable[[], dict[str, list[tuple]]] | None = None,
 ) -> int:
     """Run every (statement, rows) in one transaction; return how many rows had to be rejected.
 
@@ -333,12 +362,15 @@ def store(
     error means the database is down. `encoded` holds text `encode_bulk` made
     beforehand, so the writer thread only waits on MariaDB. The log tables' rows
     are numbered by `ids`, the same in every attempt. `before_commit` lets another
-    transaction commit first.
+    transaction commit first. Rows given only as a `RowCount` (their text is in
+    `encoded`) are made again by `rows_again` if the INSERT paths need them.
     """
     first_ids = ids.reserve(statements)
     attempts, attempt, retries = (bulk_available(), False), 0, 0
     while attempt < len(attempts):
         bulk_load = attempts[attempt]
+        if not bulk_load:
+            statements = _whole(statements, rows_again)
         try:
             _run(connection, statements, first_ids, bulk_load, encoded or {})
             if before_commit is not None:
@@ -363,7 +395,7 @@ def store(
                 attempt += 1
                 continue
             raise DatabaseDown(describe(error)) from error
-    return _store_row_by_row(connection, _numbered(statements, first_ids), before_commit)
+    return _store_row_by_row(connection, _numbered(_whole(statements, rows_again), first_ids), before_commit)
 
 
 def _numbered(statements: Statements, first_ids: dict[str, int]) -> Statements:

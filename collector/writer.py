@@ -4,16 +4,18 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import NamedTuple
 
 import pymysql
 
 from collector import db
 from collector.buffer import Buffer, Received
-from collector.dnsjoin import HOLD_SECONDS, DnsQuery, join
+from collector.dnsjoin import HOLD_SECONDS, DnsQuery, Joined, join
 from collector.dnsrows import dns_counts, dns_rows
-from collector.inventory import Inventory
+from collector.inventory import Inventory, Sighting
 from collector.notices import Notices
 from collector.owners import AddressOwners
 from collector.rows import (
@@ -37,12 +39,17 @@ BOTH = (PARSED, MESSAGES)
 
 
 class Prepared(NamedTuple):
-    """A batch parsed into rows and their counts; the raw messages go along for the spool."""
+    """A batch parsed into LOAD DATA text and counts; the raw messages go along for the spool.
+
+    The log tables' rows are dropped once they are text (a batch in hand holds them
+    once, not twice); `rows_again` makes them anew for the rare INSERT path.
+    """
 
     batch: list[Received]
-    rows: Rows
+    sightings: list[Sighting]
     statements: db.Statements
     encoded: dict[str, bytes]  # the log tables' rows as LOAD DATA text
+    rows_again: Callable[[], dict[str, list[tuple]]]
     dns: list[DnsQuery]  # the batch's DNS queries, named and numbered by the writer
     held: list[Received]  # DNS lines of queries waiting for their outcome: the next batch's first
     dns_unjoined: int  # DNS outcome lines that joined no query (kept as messages)
@@ -57,16 +64,7 @@ def prepare(
     outcome yet are taken out of the batch with their lines, to go first into the next.
     Without `dns` (a database without the DNS tables) their lines are only messages.
     """
-    rows = build_rows(batch, settings.zone, settings.lan_interfaces)
-    joined = join(rows.dns if dns else [], hold_after)
-    held = [batch[position] for position in joined.held]
-    waiting = set(joined.held)
-    if waiting:
-        batch = [item for position, item in enumerate(batch) if position not in waiting]
-    if not settings.dns_lines_in_messages:  # stored as their query's row, with its own shorter retention
-        waiting.update(position for query in joined.queries for position in query.lines)
-    if waiting:
-        rows.messages = [row for position, row in enumerate(rows.messages) if position not in waiting]
+    batch, rows, joined, held = _parse(batch, settings, hold_after, dns)
     ports, macs = count_ports_and_macs(rows.packetfilter)
     messages = count_messages(rows.messages)
     counts = count_rows(rows.packetfilter)
@@ -81,7 +79,33 @@ def prepare(
         (db.PACKETFILTER_MACS, macs),
         (db.ADDRWATCH, rows.addrwatch),
     ]
-    return Prepared(batch, rows, statements, db.encode_bulk(statements), joined.queries, held, joined.unjoined)
+    encoded = db.encode_bulk(statements)
+    lean = [(sql, db.RowCount(len(rows)) if sql in encoded else rows) for sql, rows in statements]
+    again = partial(_rows_again, batch, settings, dns)
+    return Prepared(batch, rows.sightings, lean, encoded, again, joined.queries, held, joined.unjoined)
+
+
+def _parse(
+    batch: list[Received], settings: Settings, hold_after: float | None, dns: bool
+) -> tuple[list[Received], Rows, Joined, list[Received]]:
+    """The batch less its held lines, its rows (less the DNS lines stored as queries), its queries, the held lines."""
+    rows = build_rows(batch, settings.zone, settings.lan_interfaces)
+    joined = join(rows.dns if dns else [], hold_after)
+    held = [batch[position] for position in joined.held]
+    waiting = set(joined.held)
+    if waiting:
+        batch = [item for position, item in enumerate(batch) if position not in waiting]
+    if not settings.dns_lines_in_messages:  # stored as their query's row, with its own shorter retention
+        waiting.update(position for query in joined.queries for position in query.lines)
+    if waiting:
+        rows.messages = [row for position, row in enumerate(rows.messages) if position not in waiting]
+    return batch, rows, joined, held
+
+
+def _rows_again(batch: list[Received], settings: Settings, dns: bool) -> dict[str, list[tuple]]:
+    """The log tables' rows of a prepared batch (held lines already out), parsed again: the same rows as before."""
+    rows = _parse(batch, settings, None, dns)[1]
+    return {db.MESSAGES: rows.messages, db.PACKETFILTER: rows.packetfilter, db.ADDRWATCH: rows.addrwatch}
 
 
 class Writer(threading.Thread):
@@ -144,7 +168,7 @@ class Writer(threading.Thread):
                 prepared = (
                     None
                     if self._stopping.is_set() and not parser.is_alive()
-                    else Prepared([], Rows(), [], {}, [], [], 0)
+                    else Prepared([], [], [], {}, dict, [], [], 0)
                 )
             if prepared is None:
                 break
@@ -200,7 +224,13 @@ class Writer(threading.Thread):
         if MESSAGES in parts:
             statements = [(sql, rows) for sql, rows in prepared.statements if sql in db.MESSAGE_PART]
             side = self._side.submit(
-                db.store, self._messages_connection, statements, self._ids, prepared.encoded, parsed_done.wait
+                db.store,
+                self._messages_connection,
+                statements,
+                self._ids,
+                prepared.encoded,
+                before_commit=parsed_done.wait,
+                rows_again=prepared.rows_again,
             )
         failed, errors, rejected = [], [], 0
         try:
@@ -228,7 +258,7 @@ class Writer(threading.Thread):
 
     def _write_parsed(self, prepared: Prepared) -> int:
         """Store the rows parsed from a batch with the inventory's changes; the rows MariaDB refused."""
-        changes = self._inventory.observe(prepared.rows.sightings)
+        changes = self._inventory.observe(prepared.sightings)
         statements = [
             *[(sql, rows) for sql, rows in prepared.statements if sql not in db.MESSAGE_PART],
             (db.DEVICES, changes.devices),
@@ -240,7 +270,7 @@ class Writer(threading.Thread):
         if prepared.dns:
             dns_statements, new_domains = self._dns_statements(prepared.dns)
             statements += dns_statements
-        rejected = db.store(self._connection, statements, self._ids, prepared.encoded)
+        rejected = db.store(self._connection, statements, self._ids, prepared.encoded, rows_again=prepared.rows_again)
         self._inventory.apply(changes)
         self._domains.stored(new_domains)
         self._counters.dns_queries += len(prepared.dns)

@@ -4,7 +4,7 @@ import contextlib
 import os
 import resource
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -14,10 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector import db as collector_db
+from collector import writer as collector_writer
+from collector.buffer import Received
 from collector.bulk import encode, field
 from collector.settings import Settings
-from tests.conftest import fetch
-from tests.servers import MariaDBServer, collector_env
+from tests.conftest import fetch, wait_for
+from tests.servers import CollectorProcess, MariaDBServer, collector_env, lf_framed, send_tcp
 
 STAMP = datetime(2026, 11, 27, 8, 0, 0, 125000)
 
@@ -163,3 +165,56 @@ def test_counts_larger_than_one_statement_all_add_up(
     assert {row["host"] for row in stored} == set(hosts)
     assert sum(row["messages"] for row in stored) == len(hosts) + 10
     assert {row["program"] for row in stored} == {"", "kernel", "it's"}
+
+
+MIXED = [
+    b"<4>Nov 17 08:00:00 router kernel: drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00"
+    b" SRC=203.0.113.9 DST=198.51.100.23 LEN=44 TTL=61 ID=1 PROTO=TCP SPT=40000 DPT=22 WINDOW=1024 SYN URGP=0",
+    b"<30>Nov 17 08:00:01 router addrwatch: 1763366401 br-lan 0 3c:a6:2f:11:22:33 192.168.1.23 ARP_REP",
+    b"<30>Nov 17 08:00:02 router dnsmasq[1]: query[A] tv.example from 192.168.1.23",
+    b"<30>Nov 17 08:00:02 router dnsmasq[1]: reply tv.example is 192.0.2.7",
+    b"<14>Nov 17 08:00:03 nas app: a tab\there and a backslash \\ there",
+    b"<30>Nov 17 08:00:04 router dnsmasq[1]: query[AAAA] late.example from 192.168.1.23",
+]
+
+
+def test_a_prepared_batch_parsed_again_gives_the_rows_it_loaded() -> None:
+    """A batch in hand keeps its log rows only as LOAD DATA text; parsing it again for INSERTs gives the same rows."""
+    settings = Settings(db_password="a-real-password-1")
+    now = time.time()
+    batch = [Received(now - 10 if i < 5 else now, "192.0.2.1", line, False) for i, line in enumerate(MIXED)]
+    prepared = collector_writer.prepare(batch, settings, hold_after=now - 2)
+    assert [item.data for item in prepared.held] == [MIXED[5]], "the query without its reply yet waits"
+    again = prepared.rows_again()
+    assert {sql: len(rows) for sql, rows in again.items()} == {
+        collector_db.MESSAGES: 3,
+        collector_db.PACKETFILTER: 1,
+        collector_db.ADDRWATCH: 1,
+    }, "the DNS lines are stored as their query, not as messages"
+    for sql, rows in again.items():
+        assert encode(rows) == prepared.encoded[sql]
+        assert len(dict(prepared.statements)[sql]) == len(rows)
+
+
+def test_a_collector_on_a_server_without_load_data_stores_every_row(
+    mariadb: MariaDBServer, start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """With local_infile=OFF the collector parses each batch again and writes it as INSERTs: nothing missing."""
+    root = mariadb.connect()
+    with root.cursor() as cursor:
+        cursor.execute("SET GLOBAL local_infile = OFF")
+    try:
+        collector = start_collector()
+        send_tcp(collector.port, lf_framed(*MIXED))
+        assert wait_for(db, "SELECT COUNT(*) FROM dns_queries", 2) == 2
+        assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE host IN ('router', 'nas')", 3) == 3
+    finally:
+        with root.cursor() as cursor:
+            cursor.execute("SET GLOBAL local_infile = ON")
+        root.close()
+    assert fetch(db, "SELECT src_port, mac FROM packetfilter") == [{"src_port": 40000, "mac": "3c:a6:2f:11:22:33"}]
+    assert fetch(db, "SELECT ip FROM addrwatch") == [{"ip": "192.168.1.23"}]
+    assert fetch(db, "SELECT message FROM messages WHERE host = 'nas'") == [
+        {"message": "a tab\there and a backslash \\ there"}
+    ]
+    assert "inserting with multi-row INSERTs instead" in collector.output()
