@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 
+from collector import vendors
 from collector.buffer import Buffer
 from collector.notices import Notices
 from collector.notifier import Notifier
@@ -39,6 +40,7 @@ async def serve(settings: Settings) -> int:
             OWN_DESCRIPTORS,
             bound,
         )
+    vendors.load()
     counters = Counters()
     buffer = Buffer(settings.buffer_messages, settings.batch_size)
     notices = Notices(buffer)

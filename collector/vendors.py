@@ -1,9 +1,13 @@
 """What a MAC says about its device: the maker (IEEE registry, bundled with netaddr) and whether it is randomised."""
 
+import gc
 from array import array
 from bisect import bisect_left
 from functools import lru_cache
 from importlib import resources
+from importlib.abc import Traversable
+from importlib.util import find_spec
+from pathlib import Path
 
 
 def is_randomised(mac: str) -> bool:
@@ -14,8 +18,8 @@ def is_randomised(mac: str) -> bool:
 def vendor(mac: str) -> str | None:
     """The registered organisation for the MAC's OUI, or None (randomised or unregistered).
 
-    The registry ships inside netaddr, so no lookup leaves the box; it is read on
-    first use, so a collector that never sees a device never pays for it.
+    The registry ships inside netaddr, so no lookup leaves the box; the collector
+    reads it at start (`load`), other callers on first use.
     """
     return None if is_randomised(mac) else _organisation(mac[:8])
 
@@ -28,7 +32,7 @@ class _Registry:
     """
 
     def __init__(self) -> None:
-        data = resources.files("netaddr.eui")
+        data = _registry_files()
         ouis, offsets, sizes = array("I"), array("I"), array("I")
         with (data / "oui.idx").open("rb") as index:
             for line in index:
@@ -57,10 +61,27 @@ class _Registry:
         return None
 
 
+def _registry_files() -> Traversable:
+    """netaddr's registry directory, found without importing netaddr: its import alone costs the collector 4 MB."""
+    spec = find_spec("netaddr")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        folder = Path(location) / "eui"
+        if (folder / "oui.idx").is_file():
+            return folder
+    return resources.files("netaddr.eui")  # an unusual install (a zip): let importlib find it
+
+
 @lru_cache(maxsize=1)
 def _registry() -> _Registry:
-    """Loaded on the first device seen."""
+    """Loaded once, by `load` or on the first device seen."""
     return _Registry()
+
+
+def load() -> None:
+    """Read the registry now: reading it takes about 6 MB for a moment, better before messages fill the buffer."""
+    _registry()
+    gc.collect()  # the parsing's garbage, before the buffer fills
 
 
 @lru_cache(maxsize=1024)
