@@ -294,7 +294,10 @@ class RowIds:
         return dns
 
     def reserve(self, statements: Statements) -> dict[str, int]:
-        """The first id of each log-table statement's rows; ids of a batch that is not stored are simply skipped."""
+        """The first id of each log-table statement's rows; ids of a batch that is not stored are simply skipped.
+
+        A batch's two parts reserve from their own threads at once: each touches only its own tables' counters.
+        """
         first = {}
         for sql, rows in statements:
             if sql in _BULK and rows:

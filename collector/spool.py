@@ -46,6 +46,11 @@ class Spool:
         """Bytes the spool occupies on disk."""
         return sum(self._sizes.values())
 
+    @property
+    def shared_size(self) -> int:
+        """Bytes this spool and its parts (`part`) occupy together: what `max_bytes` caps."""
+        return sum(spool.size for spool in self._group)
+
     def part(self, name: str) -> "Spool":
         """A spool in a subdirectory for batches of which only some tables remain to be written; same size cap."""
         return Spool(self.directory / name, self.max_bytes, self._group)
@@ -53,7 +58,7 @@ class Spool:
     def append(self, batch: list[Received]) -> None:
         """Write a batch durably enough to survive a process crash (flushed to the OS)."""
         chunk = b"".join(_encode(item) for item in batch)
-        used = sum(spool.size for spool in self._group)
+        used = self.shared_size
         if used + len(chunk) > self.max_bytes:
             raise SpoolFull(f"spool at {used} of {self.max_bytes} bytes")
         if self._file is None or self._sizes[self._writing] >= _SEGMENT_BYTES:

@@ -1,6 +1,5 @@
 """What a MAC says about its device: the maker (IEEE registry, bundled with netaddr) and whether it is randomised."""
 
-import gc
 from array import array
 from bisect import bisect_left
 from functools import lru_cache
@@ -81,7 +80,6 @@ def _registry() -> _Registry:
 def load() -> None:
     """Read the registry now: reading it takes about 6 MB for a moment, better before messages fill the buffer."""
     _registry()
-    gc.collect()  # the parsing's garbage, before the buffer fills
 
 
 @lru_cache(maxsize=1024)

@@ -156,8 +156,7 @@ class Writer(threading.Thread):
         settings = self._settings
         log.info("waiting for MariaDB at %s:%s (database %s)", settings.db_host, settings.db_port, settings.db_name)
         if self._spool_pending():
-            size = sum(spool.size for spool in self._spools.values())
-            log.info("spool holds %d bytes from before; replaying once MariaDB answers", size)
+            log.info("spool holds %d bytes from before; replaying once MariaDB answers", self._spool.shared_size)
         self._connected()
         parser = threading.Thread(target=self._parse, name="parser", daemon=True)
         parser.start()
