@@ -46,6 +46,16 @@ NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 START = NOW - timedelta(days=30)
 
 
+def _load_numbered(cursor: object, path: Path, table: str, columns: str) -> None:
+    """LOAD DATA numbering the rows on from the table's row_ids counter, and moving the counter past them."""
+    cursor.execute("SELECT next_id FROM row_ids WHERE log_table = %s", (table,))
+    cursor.execute("SET @siem_id = %s", (cursor.fetchone()[0] - 1,))
+    cursor.execute(
+        f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {table} ({columns}) SET id = (@siem_id := @siem_id + 1)"
+    )
+    cursor.execute("UPDATE row_ids SET next_id = @siem_id + 1 WHERE log_table = %s", (table,))
+
+
 def _tsv(rows: list[tuple]) -> bytes:
     return ("\n".join("\t".join("\\N" if v is None else str(v) for v in row) for row in rows) + "\n").encode()
 
@@ -121,7 +131,7 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
                        " tcp_flags", "messages": "timestamp, received, host, sender, facility, severity, program, pid,"
                        " msgid, structured_data, message, truncated"}[table]  # fmt: skip
             with connection.cursor() as cursor:
-                cursor.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {table} ({columns})")
+                _load_numbered(cursor, path, table, columns)
                 # the collector keeps the rollups with every batch; so does the fill, with the same functions
                 if table == "packetfilter":
                     ports, by_mac = count_ports_and_macs(rows)
@@ -195,7 +205,7 @@ def fill_dns(connection: pymysql.connections.Connection, work: Path, rng: random
         path.write_bytes(_tsv(rows))
         counts = dns_counts(rows)
         with connection.cursor() as cursor:
-            cursor.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE dns_queries ({names})")
+            _load_numbered(cursor, path, "dns_queries", names)
             cursor.executemany(collector_db.DNS_HOURLY, counts.hourly)
             cursor.executemany(collector_db.DNS_DEVICE_HOURLY, counts.device_hourly)
             cursor.executemany(collector_db.DNS_DOMAIN_DAILY, counts.domain_daily)

@@ -105,6 +105,7 @@ DNS_DEVICE_DOMAINS = _insert(
     "queries = queries + VALUES(queries), blocked = blocked + VALUES(blocked)",
 )
 DNS_DOMAINS = _insert("dns_domains", ("id", "name"))
+ROW_IDS = _insert("row_ids", ("log_table", "next_id"), "next_id = GREATEST(next_id, VALUES(next_id))")
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
 # A batch is stored in two parts at the same time, each in its own transaction on its own
@@ -269,28 +270,40 @@ class RowIds:
 
     Dropping or reorganising a day partition can set a partitioned table's counter
     back below ids still stored, and the next rows would then collide with them;
-    the collector is the log tables' one writer, so its own count cannot.
+    the collector is the log tables' one writer, so its own count cannot. The count
+    is kept in row_ids, with the rows, so the tables need no index on id.
     """
 
     def __init__(self) -> None:
         self._next: dict[str, int] = {}
+        self.counting = False  # row_ids is there: each batch stores its tables' next ids with its rows
 
     def load(self, connection: pymysql.connections.Connection) -> bool:
-        """Continue after the highest id stored in each table (on every connect: someone may have imported rows).
+        """Continue after the ids stored (on every connect: the upgrade may have raised a counter).
 
-        Returns whether the DNS tables are there: a database from before them (the
-        upgrade not run yet) still takes everything else.
+        A table's next id is its counter in row_ids; without one (a database from before
+        row_ids, whose tables still index id) it is read as the highest id stored. Returns
+        whether the DNS tables are there: a database from before them (the upgrade not run
+        yet) still takes everything else.
         """
+        counters = _counters(connection)
+        self.counting = counters is not None
         dns = True
         for sql, (table, _) in _BULK.items():
             try:
-                (highest,) = _query(connection, f"SELECT MAX(id) FROM `{table}`")[0]
+                if counters is not None and table in counters:
+                    if sql == DNS_QUERIES:
+                        _query(connection, "SELECT id FROM dns_queries LIMIT 0")
+                    following = int(counters[table])
+                else:
+                    (highest,) = _query(connection, f"SELECT MAX(id) FROM `{table}`")[0]
+                    following = int(highest or 0) + 1
             except DatabaseDown as error:
                 if sql != DNS_QUERIES or not _missing_table(error):
                     raise
                 dns = False
                 continue
-            self._next[sql] = max(self._next.get(sql, 1), int(highest or 0) + 1)
+            self._next[sql] = max(self._next.get(sql, 1), following)
         return dns
 
     def reserve(self, statements: Statements) -> dict[str, int]:
@@ -304,6 +317,30 @@ class RowIds:
                 first[sql] = self._next[sql]
                 self._next[sql] += len(rows)
         return first
+
+    def counters(
+        self, connection: pymysql.connections.Connection, statements: Statements, first: dict[str, int]
+    ) -> Statements:
+        """The row_ids update that stores, with a batch's rows, the next id after them.
+
+        Until row_ids is there (an upgrade in progress) each batch looks for it, so that
+        ids given out while the upgrade ran are counted from the first batch after it.
+        """
+        if not self.counting and _counters(connection) is None:
+            return []
+        self.counting = True
+        rows = [(_BULK[sql][0], first[sql] + len(rows)) for sql, rows in statements if sql in first]
+        return [(ROW_IDS, rows)] if rows else []
+
+
+def _counters(connection: pymysql.connections.Connection) -> dict[str, int] | None:
+    """Each log table's next id as row_ids keeps it; None where there is no row_ids (a database from before)."""
+    try:
+        return dict(_query(connection, "SELECT log_table, next_id FROM row_ids"))
+    except DatabaseDown as error:
+        if _missing_table(error):
+            return None
+        raise
 
 
 def _missing_table(error: DatabaseDown) -> bool:
@@ -369,6 +406,7 @@ def store(
     `encoded`) are made again by `rows_again` if the INSERT paths need them.
     """
     first_ids = ids.reserve(statements)
+    statements = [*statements, *ids.counters(connection, statements, first_ids)]
     attempts, attempt, retries = (bulk_available(), False), 0, 0
     while attempt < len(attempts):
         bulk_load = attempts[attempt]

@@ -8,7 +8,7 @@
 
 -- Every message received, parsed or not, plus the collector's own notices.
 CREATE TABLE IF NOT EXISTS messages (
-    id              BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    id              BIGINT UNSIGNED NOT NULL COMMENT 'numbered by the collector (row_ids)',
     timestamp       DATETIME(3)      NOT NULL COMMENT 'the message''s own time, UTC',
     received        DATETIME(3)      NOT NULL COMMENT 'when the collector got it, UTC; router clocks drift',
     host            VARCHAR(255)     NOT NULL COMMENT 'header hostname, else the sender address',
@@ -22,7 +22,6 @@ CREATE TABLE IF NOT EXISTS messages (
     message         MEDIUMTEXT       NOT NULL,
     truncated       BOOLEAN          NOT NULL DEFAULT FALSE COMMENT 'cut at SIEM_MAX_MESSAGE_BYTES',
     PRIMARY KEY (timestamp, id),
-    KEY messages_id (id),
     KEY messages_host_time (host, timestamp),
     KEY messages_severity_time (severity, timestamp)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci
@@ -31,7 +30,7 @@ CREATE TABLE IF NOT EXISTS messages (
 
 -- Kernel packet-filter (LOG target) lines.
 CREATE TABLE IF NOT EXISTS packetfilter (
-    id            BIGINT UNSIGNED   NOT NULL AUTO_INCREMENT,
+    id            BIGINT UNSIGNED   NOT NULL COMMENT 'numbered by the collector (row_ids)',
     timestamp     DATETIME(3)       NOT NULL,
     received      DATETIME(3)       NOT NULL,
     host          VARCHAR(255)      NOT NULL,
@@ -53,7 +52,6 @@ CREATE TABLE IF NOT EXISTS packetfilter (
     ttl           TINYINT UNSIGNED  NULL,
     tcp_flags     VARCHAR(32)       NULL,
     PRIMARY KEY (timestamp, id),
-    KEY packetfilter_id (id),
     KEY packetfilter_src_time (src_ip, timestamp),
     KEY packetfilter_mac_time (mac, timestamp)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci
@@ -62,7 +60,7 @@ CREATE TABLE IF NOT EXISTS packetfilter (
 
 -- Device discoveries: addrwatch, arpwatch and dnsmasq DHCP.
 CREATE TABLE IF NOT EXISTS addrwatch (
-    id        BIGINT UNSIGNED   NOT NULL AUTO_INCREMENT,
+    id        BIGINT UNSIGNED   NOT NULL COMMENT 'numbered by the collector (row_ids)',
     timestamp DATETIME(3)       NOT NULL,
     received  DATETIME(3)       NOT NULL,
     host      VARCHAR(255)      NOT NULL,
@@ -75,7 +73,6 @@ CREATE TABLE IF NOT EXISTS addrwatch (
     old_mac   CHAR(17)          NULL     COMMENT 'arpwatch: the MAC this IP had before',
     hostname  VARCHAR(255)      NULL     COMMENT 'DHCP hostname',
     PRIMARY KEY (timestamp, id),
-    KEY addrwatch_id (id),
     KEY addrwatch_mac_time (mac, timestamp)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci
   PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1

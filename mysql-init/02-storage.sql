@@ -46,8 +46,8 @@ BEGIN
         SET parts = CONCAT(parts, 'PARTITION p', DATE_FORMAT(today, '%Y%m%d'),
                            ' VALUES LESS THAN (''', today + INTERVAL 1 DAY, '''), ');
         SET @siem_sql = CONCAT(
-            'ALTER TABLE `', log_table, '` DROP PRIMARY KEY, ADD PRIMARY KEY (timestamp, id),',
-            ' ADD KEY `', log_table, '_id` (id), DROP KEY IF EXISTS `', time_key, '`,',
+            'ALTER TABLE `', log_table, '` MODIFY id BIGINT UNSIGNED NOT NULL,',
+            ' DROP PRIMARY KEY, ADD PRIMARY KEY (timestamp, id), DROP KEY IF EXISTS `', time_key, '`,',
             ' PAGE_COMPRESSED = 1, PAGE_COMPRESSION_LEVEL = 1',
             ' PARTITION BY RANGE COLUMNS (timestamp) (', parts, 'PARTITION p_future VALUES LESS THAN (MAXVALUE))');
         PREPARE statement FROM @siem_sql;

@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS dns_domains (
 
 -- One row per query, its log lines joined: the query, forwarded, the reply or what answered instead.
 CREATE TABLE IF NOT EXISTS dns_queries (
-    id         BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    id         BIGINT UNSIGNED NOT NULL COMMENT 'numbered by the collector (row_ids)',
     timestamp  DATETIME(3)     NOT NULL COMMENT 'the query line''s time, UTC',
     host       VARCHAR(255)    NOT NULL COMMENT 'the router or resolver that logged it',
     client     VARCHAR(45)     NOT NULL COMMENT 'the asking address',
@@ -23,8 +23,7 @@ CREATE TABLE IF NOT EXISTS dns_queries (
     blocked_by VARCHAR(16)     NULL     COMMENT 'config, hosts, gravity, regex, exact, special, local-zone',
     upstream   VARCHAR(45)     NULL     COMMENT 'the server it was forwarded to',
     answer     VARCHAR(45)     NULL     COMMENT 'the first address of the answer',
-    PRIMARY KEY (timestamp, id),
-    KEY dns_queries_id (id)
+    PRIMARY KEY (timestamp, id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci
   PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1
   PARTITION BY RANGE COLUMNS (timestamp) (PARTITION p_future VALUES LESS THAN (MAXVALUE));

@@ -213,8 +213,8 @@ class TestNumbers:
         """With fewer messages in the last day than a page, the page goes on into the days before, in order."""
         with db.cursor() as cursor:
             cursor.executemany(
-                "INSERT INTO messages (timestamp, received, host, facility, severity, message)"
-                " VALUES (%s, %s, 'nas', 1, 6, %s)",
+                "INSERT INTO messages (id, timestamp, received, host, facility, severity, message)"
+                " VALUES (UUID_SHORT(), %s, %s, 'nas', 1, 6, %s)",
                 [(BASE - timedelta(days=3, hours=i), BASE, f"old {i}") for i in range(5)],
             )
         db.commit()

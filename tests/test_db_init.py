@@ -29,8 +29,8 @@ SEED_COLUMNS = {
 
 
 INSERT = (
-    "INSERT INTO messages (timestamp, received, host, facility, severity, message)"
-    " VALUES (NOW(), NOW(), 'h', 1, 5, 'x')"
+    "INSERT INTO messages (id, timestamp, received, host, facility, severity, message)"
+    " VALUES (UUID_SHORT(), NOW(), NOW(), 'h', 1, 5, 'x')"
 )
 COLUMNS = (
     "SELECT LOWER(column_name) AS name FROM information_schema.columns WHERE table_schema = 'siem' AND table_name = %s"
@@ -187,9 +187,9 @@ def test_upgrade_counts_rows_stored_before_the_counts_existed(
         cursor.execute("SET time_zone = '+00:00'")
         for moment in ("08:01:30", "08:02:30", "08:07:30", "09:04:30"):
             cursor.execute(
-                "INSERT INTO packetfilter (timestamp, received, host, action, chain, direction, mac, src_ip, dst_port,"
-                " protocol) VALUES (%s, %s, 'router', 'DROP', 'wan', 'in', '3c:a6:2f:11:22:33', '203.0.113.9', 22,"
-                " 'TCP')",
+                "INSERT INTO packetfilter (id, timestamp, received, host, action, chain, direction, mac, src_ip,"
+                " dst_port, protocol) VALUES (UUID_SHORT(), %s, %s, 'router', 'DROP', 'wan', 'in', '3c:a6:2f:11:22:33',"
+                " '203.0.113.9', 22, 'TCP')",
                 (f"2026-01-01 {moment}", f"2026-01-01 {moment}"),
             )
             cursor.execute(INSERT.replace("'x'", f"'old {moment}'"))
@@ -329,8 +329,8 @@ def test_upgrade_marks_what_the_rankings_do_not_cover(
         for hour, sources in ((8, 3), (9, 2), (13, 1)):
             for i in range(sources):
                 cursor.execute(
-                    "INSERT INTO packetfilter (timestamp, received, host, action, chain, direction, src_ip, protocol)"
-                    " VALUES (%s, %s, 'router', 'DROP', 'wan', 'in', %s, 'TCP')",
+                    "INSERT INTO packetfilter (id, timestamp, received, host, action, chain, direction, src_ip,"
+                    " protocol) VALUES (UUID_SHORT(), %s, %s, 'router', 'DROP', 'wan', 'in', %s, 'TCP')",
                     (f"2026-01-01 {hour:02}:10:00", f"2026-01-01 {hour:02}:10:00", f"203.0.113.{i}"),
                 )
     for _ in range(2):

@@ -22,6 +22,20 @@ PLAIN_TABLES = (
 OPTIONS = "SELECT create_options AS o FROM information_schema.tables WHERE table_schema = 'siem' AND table_name = %s"
 
 
+ID_INDEXES = (
+    "SELECT table_name, index_name FROM information_schema.statistics WHERE table_schema = 'siem'"
+    " AND column_name = 'id' AND seq_in_index = 1 AND table_name IN ('messages', 'packetfilter', 'addrwatch',"
+    " 'dns_queries') UNION SELECT table_name, extra FROM information_schema.columns WHERE table_schema = 'siem'"
+    " AND column_name = 'id' AND extra LIKE '%%auto_increment%%' AND table_name IN ('messages', 'packetfilter',"
+    " 'addrwatch', 'dns_queries')"
+)
+
+
+def counters(db: pymysql.connections.Connection) -> dict[str, int]:
+    """The next id of each log table as row_ids keeps it."""
+    return {row["log_table"]: row["next_id"] for row in fetch(db, "SELECT log_table, next_id FROM row_ids")}
+
+
 def passwords(db_env: dict[str, str]) -> dict[str, str]:
     """The deployment's account passwords, which db-init needs to run again."""
     return {name: value for name, value in db_env.items() if name.endswith("_PASSWORD") and "ROOT" not in name}
@@ -35,6 +49,7 @@ def v1_tables(
     with db.cursor() as cursor:
         for table in TABLES:
             cursor.execute(f"DROP TABLE {table}")
+        cursor.execute("DROP TABLE row_ids")  # the tables numbered their rows themselves
         cursor.execute("ALTER TABLE devices PAGE_COMPRESSED = 0, PAGE_COMPRESSION_LEVEL = DEFAULT")  # as before
         for statement in V1_TABLES.read_text().split(";\n"):
             if "CREATE TABLE" in statement:
@@ -76,6 +91,10 @@ def test_upgrade_converts_a_collector_filled_database_in_place_and_again_changes
     assert fetch(db, "SELECT COUNT(*) AS n FROM packetfilter PARTITION (p_future)")[0]["n"] == 1
     plain = fetch(db, PLAIN_TABLES)
     assert plain == [], "every table is page-compressed, the inventory and counts too"
+    assert fetch(db, ID_INDEXES) == [], "no index on id beside the primary key, no AUTO_INCREMENT"
+    assert counters(db) == {table: max(row["id"] for row in before[table]) + 1 for table in LOG_TABLES} | {
+        "dns_queries": 1
+    }
 
     mariadb.init_database(**passwords(db_env))
     assert everything(db) == before, "running it again changes nothing"
@@ -90,3 +109,45 @@ def test_upgrade_converts_a_collector_filled_database_in_place_and_again_changes
     assert "not partitioned" not in collector.output()
     assert "DNS tables are missing" not in collector.output()
     assert partitions_of(db, "dns_queries")[-1] == "p_future", "the upgrade adds the DNS tables"
+
+
+def test_upgrade_counts_ids_of_tables_that_numbered_their_rows_and_drops_their_id_index(
+    db: pymysql.connections.Connection,
+    mariadb: MariaDBServer,
+    db_env: dict[str, str],
+    start_collector: Callable[..., CollectorProcess],
+) -> None:
+    """Tables of the release before row_ids (AUTO_INCREMENT, an index on id) lose both; ids go on after the highest."""
+    with db.cursor() as cursor:
+        for table in (*LOG_TABLES, "dns_queries"):
+            cursor.execute(f"TRUNCATE TABLE {table}")
+            cursor.execute(
+                f"ALTER TABLE {table} MODIFY id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, ADD KEY {table}_id (id)"
+            )
+        cursor.execute("DROP TABLE row_ids")
+    db.commit()
+    try:
+        collector = start_collector()
+        send_tcp(collector.port, octet_counted(*lines_at(0, 50)))
+        assert wait_for(db, "SELECT COUNT(*) FROM messages", 52) == 52
+        collector.stop()
+        assert "row_ids" not in collector.output(), "a database from before still takes every row"
+        before = {table: fetch(db, f"SELECT * FROM {table} ORDER BY id") for table in (*LOG_TABLES, "dns_queries")}
+        with db.cursor() as cursor:  # rows the old table numbered itself, above the collector's
+            cursor.execute(
+                "INSERT INTO messages (id, timestamp, received, host, facility, severity, message)"
+                " VALUES (1000, NOW(), NOW(), 'nas', 1, 6, 'imported')"
+            )
+        db.commit()
+        mariadb.init_database(**passwords(db_env))
+        assert fetch(db, ID_INDEXES) == []
+        assert counters(db)["messages"] == 1001
+        for table in LOG_TABLES:
+            assert len(fetch(db, f"SELECT id FROM {table}")) == len(before[table]) + (table == "messages")
+        collector = start_collector()
+        send_tcp(collector.port, octet_counted(*lines_at(0, 10)))
+        assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE id > 1000", 12) == 12, "numbered after every id"
+        collector.stop()
+        assert counters(db)["messages"] == 1013, "the counter moves with the rows"
+    finally:
+        mariadb.init_database(**passwords(db_env))
