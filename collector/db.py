@@ -329,8 +329,8 @@ class RowIds:
         if not self.counting and _counters(connection) is None:
             return []
         self.counting = True
-        rows = [(_BULK[sql][0], first[sql] + len(rows)) for sql, rows in statements if sql in first]
-        return [(ROW_IDS, rows)] if rows else []
+        following = [(_BULK[sql][0], first[sql] + len(rows)) for sql, rows in statements if sql in first]
+        return [(ROW_IDS, following)] if following else []
 
 
 def _counters(connection: pymysql.connections.Connection) -> dict[str, int] | None:

@@ -22,12 +22,11 @@ PLAIN_TABLES = (
 OPTIONS = "SELECT create_options AS o FROM information_schema.tables WHERE table_schema = 'siem' AND table_name = %s"
 
 
-ID_INDEXES = (
-    "SELECT table_name, index_name FROM information_schema.statistics WHERE table_schema = 'siem'"
-    " AND column_name = 'id' AND seq_in_index = 1 AND table_name IN ('messages', 'packetfilter', 'addrwatch',"
-    " 'dns_queries') UNION SELECT table_name, extra FROM information_schema.columns WHERE table_schema = 'siem'"
-    " AND column_name = 'id' AND extra LIKE '%%auto_increment%%' AND table_name IN ('messages', 'packetfilter',"
-    " 'addrwatch', 'dns_queries')"
+NUMBERED = "table_name IN ('messages', 'packetfilter', 'addrwatch', 'dns_queries') AND column_name = 'id'"
+ID_INDEXES = (  # an index leading with id, or an AUTO_INCREMENT id, in a log table
+    f"SELECT table_name, index_name FROM information_schema.statistics WHERE table_schema = 'siem' AND {NUMBERED}"
+    f" AND seq_in_index = 1 UNION SELECT table_name, extra FROM information_schema.columns"
+    f" WHERE table_schema = 'siem' AND {NUMBERED} AND extra LIKE '%%auto_increment%%'"
 )
 
 
