@@ -7,6 +7,7 @@ comparable; ratios within one run are.
 
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -340,9 +341,10 @@ def run_collector(
     for scenario, (transport, rate) in SCENARIOS.items():
         if scenarios and scenario not in scenarios:
             continue
-        settings = collector_env(deployment, work / f"spool-{transport}-{rate}")
+        name = re.sub(r"\W+", "-", scenario.lower())  # a log of its own: a shared one told of the last run's start
+        settings = collector_env(deployment, work / f"spool-{name}")
         port = int(settings["SIEM_SYSLOG_PORT"])
-        log = work / f"collector-{transport}-{rate}.log"
+        log = work / f"collector-{name}.log"
         collector = CollectorProcess(settings, log).start("connected to MariaDB")
         results.append(
             measure("SIEM@Home", scenario, collector.process.pid, server, "siem", load, port, transport, rate)

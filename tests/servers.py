@@ -158,8 +158,9 @@ class CollectorProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self, wait_for: str = "listening for syslog") -> "CollectorProcess":
-        """Start it and wait until its log shows `wait_for`."""
+        """Start it and wait until its log shows `wait_for`, from this start on (the log may hold an earlier run's)."""
         self._log_file = self.log.open("ab")
+        began = self._log_file.tell()
         limit = self.open_files
         self.process = subprocess.Popen(
             [sys.executable, "-m", "collector"],
@@ -170,23 +171,23 @@ class CollectorProcess:
             # the tests start processes from one thread only, so preexec_fn is safe here
             preexec_fn=None if limit is None else lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),  # noqa: PLW1509
         )
-        self.wait_for_log(wait_for)
+        self.wait_for_log(wait_for, since=began)
         return self
 
-    def wait_for_log(self, text: str, timeout: float = 30) -> None:
-        """Wait until the log contains text; fail with the log if the process dies first."""
+    def wait_for_log(self, text: str, timeout: float = 30, since: int = 0) -> None:
+        """Wait until the log shows text (past its first `since` bytes); fail with the log if the process dies."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.output():
+            if text in self.output(since):
                 return
             if self.process is not None and self.process.poll() is not None:
                 raise AssertionError(f"collector exited ({self.process.returncode}):\n{self.output()}")
             time.sleep(0.05)
         raise AssertionError(f"{text!r} not in collector log after {timeout}s:\n{self.output()}")
 
-    def output(self) -> str:
-        """Everything the collector logged so far."""
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+    def output(self, since: int = 0) -> str:
+        """Everything the collector logged so far (after the log's first `since` bytes)."""
+        return self.log.read_bytes()[since:].decode(errors="replace") if self.log.exists() else ""
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM, then wait for a clean exit; return the exit code."""
