@@ -5,7 +5,7 @@ import os
 import resource
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pymysql
@@ -165,6 +165,26 @@ def test_counts_larger_than_one_statement_all_add_up(
     assert {row["host"] for row in stored} == set(hosts)
     assert sum(row["messages"] for row in stored) == len(hosts) + 10
     assert {row["program"] for row in stored} == {"", "kernel", "it's"}
+
+
+count_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64)
+    | st.datetimes()
+    | st.datetimes(timezones=st.just(UTC))
+    | st.text(max_size=20)
+    | st.binary(max_size=8)
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=count_values)
+def test_count_values_are_written_as_pymysql_writes_them(writer: pymysql.connections.Connection, value: object) -> None:
+    """Counts and times take a short way into the SQL of count rows; the text is pymysql's to the letter."""
+    with writer.cursor() as cursor:
+        assert collector_db.sql_literal(cursor, value) == cursor.mogrify("%s", (value,))
 
 
 MIXED = [
