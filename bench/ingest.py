@@ -484,7 +484,7 @@ def _wait_port(port: int) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-PAIRS = int(os.environ.get("BENCH_PAIRS", "3"))
+PAIRS = int(os.environ.get("BENCH_PAIRS", "5"))
 
 
 def paired_bursts(server: MariaDBServer, deployment: dict[str, str], work: Path, load: Load) -> str:
