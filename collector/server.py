@@ -17,31 +17,54 @@ from collector.stats import Counters
 log = logging.getLogger(__name__)
 
 
+@functools.lru_cache(maxsize=1024)  # a home's few senders, each on a port or two
 def _sender(address: tuple) -> str:
     """The peer's IP as text, with IPv4-mapped IPv6 (`::ffff:a.b.c.d`) unwrapped."""
     host = str(address[0])
     return host.removeprefix("::ffff:") if host.startswith("::ffff:") and "." in host else host
 
 
-class UdpReceiver(asyncio.DatagramProtocol):
-    """One datagram is one message; refused (and counted) only when the buffer is full."""
+UDP_READS_PER_WAKEUP = 512  # then the event loop serves TCP and timers before reading on
+_LARGEST_DATAGRAM = 65535
 
-    def __init__(self, buffer: Buffer, counters: Counters, max_bytes: int) -> None:
+
+class UdpReceiver:
+    """One datagram is one message; refused (and counted) only when the buffer is full.
+
+    Reads every datagram waiting when the socket wakes the loop, into one reusable
+    buffer: asyncio's datagram transport takes one datagram per loop turn into a
+    fresh 256 KiB buffer, which cost a UDP message more than a third more CPU than a
+    TCP one. Datagrams read together share their receive time, like a TCP read's frames.
+    """
+
+    def __init__(self, sock: socket.socket, buffer: Buffer, counters: Counters, max_bytes: int) -> None:
+        self._socket = sock
         self._buffer = buffer
         self._counters = counters
         self._max = max_bytes
+        self._space = bytearray(min(max_bytes + 1, _LARGEST_DATAGRAM))  # one byte over the limit tells a cut
+        self._view = memoryview(self._space)
 
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
-        truncated = len(data) > self._max
-        if truncated:
-            data = data[: self._max]
-        if self._buffer.offer(Received(time.time(), _sender(addr), data, truncated)):
-            self._counters.udp_received += 1
-        else:
-            self._counters.udp_dropped_full += 1
-
-    def error_received(self, exc: Exception) -> None:
-        log.warning("UDP socket error: %s", exc)
+    def read(self) -> None:
+        """Take the datagrams waiting (at most UDP_READS_PER_WAKEUP) into the buffer."""
+        receive, space, view, limit = self._socket.recvfrom_into, self._space, self._view, self._max
+        now, taken, dropped = time.time(), 0, 0
+        for _ in range(UDP_READS_PER_WAKEUP):
+            try:
+                size, address = receive(space)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as error:
+                log.warning("UDP socket error: %s", error)
+                break
+            truncated = size > limit
+            data = bytes(view[: limit if truncated else size])
+            if self._buffer.offer(Received(now, _sender(address), data, truncated)):
+                taken += 1
+            else:
+                dropped += 1
+        self._counters.udp_received += taken
+        self._counters.udp_dropped_full += dropped
 
 
 class TcpReceiver(asyncio.Protocol):
@@ -129,7 +152,6 @@ class Listener:
         self.connections: set[TcpReceiver] = set()
         self.paused: set[TcpReceiver] = set()
         self.udp_socket: socket.socket | None = None
-        self._udp_transport: asyncio.DatagramTransport | None = None
         self._tcp_socket: socket.socket | None = None
         self._opening: set[asyncio.Task] = set()
         self.accepted = 0  # accepted and not yet closed, counted from accept() on
@@ -143,9 +165,8 @@ class Listener:
         """Bind UDP and TCP on the configured port; raise OSError with the reason if either fails."""
         host, port = self.settings.syslog_host, self.settings.syslog_port
         self.udp_socket = _udp_socket(host, port, self.settings.udp_rcvbuf_bytes)
-        self._udp_transport, _ = await self._loop.create_datagram_endpoint(
-            lambda: UdpReceiver(self.buffer, self.counters, self.settings.max_message_bytes), sock=self.udp_socket
-        )
+        udp = UdpReceiver(self.udp_socket, self.buffer, self.counters, self.settings.max_message_bytes)
+        self._loop.add_reader(self.udp_socket.fileno(), udp.read)
         self._tcp_socket = _tcp_socket(host, port)
         self._loop.add_reader(self._tcp_socket.fileno(), self._accept)
         log.info("listening for syslog on %s:%d (UDP and TCP)", host, port)
@@ -219,8 +240,9 @@ class Listener:
             self._tcp_socket = None
         for task in list(self._opening):
             task.cancel()
-        if self._udp_transport is not None:
-            self._udp_transport.close()
+        if self.udp_socket is not None and self.udp_socket.fileno() >= 0:
+            self._loop.remove_reader(self.udp_socket.fileno())
+            self.udp_socket.close()
         for connection in list(self.connections):
             if connection.transport is not None:
                 connection.transport.close()

@@ -157,6 +157,30 @@ class TestConcurrency:
         assert wait_for(db, "SELECT COUNT(DISTINCT message) FROM messages", total) == total
         assert wait_for(db, "SELECT COUNT(DISTINCT host) FROM messages", senders) == senders
 
+    def test_udp_bursts_from_several_senders_arrive_whole_and_in_order(
+        self, collector: CollectorProcess, db: pymysql.connections.Connection
+    ) -> None:
+        """Three senders each fire 1,500 datagrams at once, more than one wakeup reads: every one is stored once."""
+        each, target = 1500, ("127.0.0.1", collector.port)
+        sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+        for number, sock in enumerate(sockets):
+            sock.bind((f"127.0.0.{number + 1}", 0))
+        try:
+            for i in range(each):
+                for number, sock in enumerate(sockets):
+                    sock.sendto(f"<14>Nov 17 08:00:00 router app: burst {number} {i:05d}".encode(), target)
+        finally:
+            for sock in sockets:
+                sock.close()
+        total = 3 * each
+        assert wait_for(db, "SELECT COUNT(DISTINCT message) FROM messages", total) == total
+        rows = fetch(db, "SELECT sender, message FROM messages ORDER BY id")
+        assert len(rows) == total
+        for number in range(3):
+            sent = [row for row in rows if row["message"].startswith(f"burst {number} ")]
+            assert {row["sender"] for row in sent} == {f"127.0.0.{number + 1}"}
+            assert [row["message"] for row in sent] == [f"burst {number} {i:05d}" for i in range(each)]
+
     def test_connection_left_open_still_delivers(
         self, collector: CollectorProcess, db: pymysql.connections.Connection
     ) -> None:
