@@ -1,10 +1,12 @@
 """RFC 6587 TCP framing, detected per frame: octet counting (`LEN SP MSG`) or ended by LF or NUL."""
 
+import re
 from typing import NamedTuple
 
 _WHITESPACE = frozenset(b"\r\n\t \0")
 _MAX_DIGITS = 10
 _NONE = 1 << 62  # "no NUL in the buffer"
+_COUNT = re.compile(rb"(\d{1,%d}) " % _MAX_DIGITS)  # an octet count and its space
 
 
 class Frame(NamedTuple):
@@ -60,10 +62,21 @@ class FrameDecoder:
                 self.discarded += stop - pos
                 pos = stop + 1
                 continue
-            if buffer[pos] in _WHITESPACE:
+            first = buffer[pos]
+            if first in _WHITESPACE:
                 pos += 1
                 continue
-            after = self._octet_counted(buffer, pos, end, frames) if 48 <= buffer[pos] <= 57 else -1
+            after = -1
+            if 48 <= first <= 57:
+                counted = _COUNT.match(buffer, pos)
+                if counted is not None:  # the usual frame, whole in the buffer and within bounds, in one step
+                    start = counted.end()
+                    length = int(counted.group(1))
+                    if 0 < length <= self._max and start + length <= end:
+                        frames.append(Frame(bytes(buffer[start : start + length]), False))
+                        pos = start + length
+                        continue
+                after = self._octet_counted(buffer, pos, end, frames)
             if after == -1:
                 after = self._line(buffer, pos, end, frames)
             if after is None:
