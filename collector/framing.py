@@ -62,21 +62,10 @@ class FrameDecoder:
                 self.discarded += stop - pos
                 pos = stop + 1
                 continue
-            first = buffer[pos]
-            if first in _WHITESPACE:
+            if buffer[pos] in _WHITESPACE:
                 pos += 1
                 continue
-            after = -1
-            if 48 <= first <= 57:
-                counted = _COUNT.match(buffer, pos)
-                if counted is not None:  # the usual frame, whole in the buffer and within bounds, in one step
-                    start = counted.end()
-                    length = int(counted.group(1))
-                    if 0 < length <= self._max and start + length <= end:
-                        frames.append(Frame(bytes(buffer[start : start + length]), False))
-                        pos = start + length
-                        continue
-                after = self._octet_counted(buffer, pos, end, frames)
+            after = self._octet_counted(buffer, pos, end, frames) if 48 <= buffer[pos] <= 57 else -1
             if after == -1:
                 after = self._line(buffer, pos, end, frames)
             if after is None:
@@ -126,24 +115,23 @@ class FrameDecoder:
 
     def _octet_counted(self, buffer: bytearray, pos: int, end: int, frames: list[Frame]) -> int | None:
         """Take an octet-counted frame at pos: new position, None to wait for more, -1 if it is not one."""
-        space = buffer.find(b" ", pos, pos + _MAX_DIGITS + 1)
-        if space < 0:
+        counted = _COUNT.match(buffer, pos)
+        if counted is None:
             window = bytes(buffer[pos : min(end, pos + _MAX_DIGITS + 1)])
             return None if len(window) <= _MAX_DIGITS and window.isdigit() else -1
-        digits = bytes(buffer[pos:space])
-        if not digits.isdigit():
-            return -1
-        length = int(digits)
-        start = space + 1
-        if length > self._absurd and start >= end:
-            return None  # wait for the byte that tells a huge frame from garbage
-        if not self._believed(length, bytes(buffer[start : start + 1])):
-            return -1
+        length, start = int(counted.group(1)), counted.end()
+        if not 0 < length <= self._absurd:
+            if length > self._absurd and start >= end:
+                return None  # wait for the byte that tells a huge frame from garbage
+            if not self._believed(length, bytes(buffer[start : start + 1])):
+                return -1
         keep = min(length, self._max)
         if end - start < keep:
             return None
-        frame = Frame(bytes(buffer[start : start + keep]), length > keep)
-        frames.append(self._cut(frame, 0) if frame.truncated else frame)
+        if keep == length:  # the usual frame: whole and within the limit
+            frames.append(Frame(bytes(buffer[start : start + length]), False))
+            return start + length
+        frames.append(self._cut(Frame(bytes(buffer[start : start + keep]), True), 0))
         self._skip = length - keep
         return start + keep
 
