@@ -22,12 +22,16 @@ SOURCES = "SELECT value, packets FROM packetfilter_top WHERE field = 'src_ip'"
 
 
 def packet(
-    moment: datetime, source: str, tail: str = "LEN=44 TTL=61 ID=1 PROTO=TCP SPT=40000 DPT=22 SYN URGP=0"
+    moment: datetime,
+    source: str,
+    tail: str = "LEN=44 TTL=61 ID=1 PROTO=TCP SPT=40000 DPT=22 SYN URGP=0",
+    host: str = "router",
+    prefix: str = "drop wan in: ",
 ) -> bytes:
     """A dropped packet from `source` at `moment`, in RFC 5424 so the time carries its date."""
     stamp = moment.isoformat() + "Z"
     return (
-        f"<4>1 {stamp} router kernel - - - drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 "
+        f"<4>1 {stamp} {host} kernel - - - {prefix}IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 "
         f"SRC={source} DST=198.51.100.23 {tail}"
     ).encode()
 
@@ -65,6 +69,44 @@ def test_each_hour_keeps_its_top_sources_and_the_rest_in_one_row(
         {"field": "in_interface", "value": "eth0", "packets": sum(range(1, 61))},
         {"field": "src_port", "value": "40000", "packets": sum(range(1, 61))},
     ], "the hour's other fields, each with one value"
+
+
+def test_each_router_action_and_chain_of_an_hour_has_a_top_of_its_own(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """Two routers, two chains, drops and rejects in one hour: each keeps its own top 50, as the raw rows rank."""
+    lines = [
+        *hour_of_sources(HOUR),
+        *[packet(HOUR + timedelta(seconds=i), f"198.51.100.{i % 70}", host="ap") for i in range(300)],
+        *[
+            packet(
+                HOUR + timedelta(seconds=i), f"192.0.2.{i % 7}", f"PROTO=UDP SPT={i % 55} DPT=53", prefix="REJECT lan "
+            )
+            for i in range(400)
+        ],
+    ]
+    collector = start_collector()
+    send_tcp(collector.port, octet_counted(*lines))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(lines)) == len(lines)
+    assert rank_hours(db, NOW) == 1
+    groups = fetch(db, "SELECT DISTINCT host, action, chain FROM packetfilter ORDER BY 1, 2, 3")
+    assert len(groups) == 3
+    group = "host = %s AND action = %s AND chain = %s"
+    for field in ("src_ip", "src_port"):
+        for key in (tuple(row.values()) for row in groups):
+            raw_top = fetch(
+                db,
+                f"SELECT CAST({field} AS CHAR) AS value, COUNT(*) AS n FROM packetfilter"
+                f" WHERE {group} AND {field} IS NOT NULL GROUP BY {field} ORDER BY n DESC, {field} LIMIT %s",
+                *key, TOP_PER_BUCKET,
+            )  # fmt: skip
+            ranked = fetch(
+                db, f"SELECT value, packets AS n FROM packetfilter_top WHERE field = %s AND {group}", field, *key
+            )
+            named = sorted((row["value"], row["n"]) for row in ranked if row["value"] not in ("", NO_VALUE))
+            assert named == sorted((row["value"], row["n"]) for row in raw_top), (field, key)
+            (raw_total,) = fetch(db, f"SELECT COUNT(*) AS n FROM packetfilter WHERE {group}", *key)
+            assert sum(row["n"] for row in ranked) == raw_total["n"], (field, key)
 
 
 def test_the_collector_ranks_finished_hours_by_itself(
