@@ -8,7 +8,7 @@ import httpx
 import pymysql
 
 from collector import db as collector_db
-from collector.rankings import rank_hours
+from collector.rankings import GROUPS_PER_SCAN, rank_hours
 from collector.settings import Settings
 from common.store import DAY, NO_VALUE, TOP_PER_BUCKET, floor_time
 from siemctl import dashboards
@@ -74,7 +74,10 @@ def test_each_hour_keeps_its_top_sources_and_the_rest_in_one_row(
 def test_each_router_action_and_chain_of_an_hour_has_a_top_of_its_own(
     start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
 ) -> None:
-    """Two routers, two chains, drops and rejects in one hour: each keeps its own top 50, as the raw rows rank."""
+    """Twenty routers, two chains, drops and rejects in one hour: each keeps its own top 50, as raw rows rank.
+
+    More hosts, actions and chains than one scan ranks (GROUPS_PER_SCAN) take several scans.
+    """
     lines = [
         *hour_of_sources(HOUR),
         *[packet(HOUR + timedelta(seconds=i), f"198.51.100.{i % 70}", host="ap") for i in range(300)],
@@ -84,13 +87,14 @@ def test_each_router_action_and_chain_of_an_hour_has_a_top_of_its_own(
             )
             for i in range(400)
         ],
+        *[packet(HOUR + timedelta(seconds=i), f"192.0.2.{i % 3}", host=f"ap{i % 18}") for i in range(90)],
     ]
     collector = start_collector()
     send_tcp(collector.port, octet_counted(*lines))
     assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", len(lines)) == len(lines)
     assert rank_hours(db, NOW) == 1
     groups = fetch(db, "SELECT DISTINCT host, action, chain FROM packetfilter ORDER BY 1, 2, 3")
-    assert len(groups) == 3
+    assert len(groups) == 21 > GROUPS_PER_SCAN
     group = "host = %s AND action = %s AND chain = %s"
     for field in ("src_ip", "src_port"):
         for key in (tuple(row.values()) for row in groups):
