@@ -120,7 +120,7 @@ class FrameDecoder:
             window = bytes(buffer[pos : min(end, pos + _MAX_DIGITS + 1)])
             return None if len(window) <= _MAX_DIGITS and window.isdigit() else -1
         length, start = int(counted.group(1)), counted.end()
-        if not 0 < length <= self._absurd:
+        if not 0 < length <= self._absurd:  # `_believed`'s first test, here so a sane count costs no slice
             if length > self._absurd and start >= end:
                 return None  # wait for the byte that tells a huge frame from garbage
             if not self._believed(length, bytes(buffer[start : start + 1])):
