@@ -26,6 +26,14 @@ def field(value: object) -> str:
     return str(value).translate(_ESCAPES)
 
 
+def _as_is(value: object) -> str:
+    """A value's text for the fast path: text unescaped (the batch is checked after), the rest as `field` writes it."""
+    return value if value.__class__ is str else field(value)  # type: ignore[return-value]
+
+
+_TEXT_ONLY = frozenset({str})
+
+
 def encode(rows: list[tuple]) -> bytes:
     """Tab-separated lines, one per row, UTF-8.
 
@@ -33,15 +41,21 @@ def encode(rows: list[tuple]) -> bytes:
     the only backslashes are the NULL markers, the only tabs the separators,
     and the only newlines the line ends, with no NUL: checked once for the
     whole batch, then row by row only if that fails. A row that needs it is
-    escaped field by field.
+    escaped field by field. Values become text a column at a time, in C: a
+    column holding only text (the message) is taken as it is, the others go
+    through a memo, since their values repeat.
     """
-    texts = Memo(field, {None: _NULL})  # non-string values: True and 1 share a key and a text, as False and 0 do
-    lines = ["\t".join([value if value.__class__ is str else texts[value] for value in row]) for row in rows]
+    if not rows:
+        return b""
+    raw = list(zip(*rows, strict=True))
+    texts = Memo(_as_is, {None: _NULL})  # True and 1 share a key and a text, as False and 0 do
+    columns = [column if _TEXT_ONLY.issuperset(map(type, column)) else map(texts.__getitem__, column) for column in raw]
+    lines = list(map("\t".join, zip(*columns, strict=True)))
     lines.append("")
     text = "\n".join(lines)
     if (
-        text.count("\\") != sum(row.count(None) for row in rows)
-        or text.count("\t") != sum(map(len, rows)) - len(rows)
+        text.count("\\") != sum(column.count(None) for column in raw)
+        or text.count("\t") != len(rows) * (len(raw) - 1)
         or text.count("\n") != len(rows)
         or "\0" in text
     ):

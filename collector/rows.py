@@ -3,7 +3,7 @@
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
 from operator import itemgetter
 
@@ -133,22 +133,33 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
 _INTS = list(range(24))  # facility and severity enums as the plain ints the columns take
 
 
-_COUNTED = itemgetter(*(PACKETFILTER_COLUMNS.index(name) for name in ("host", "action", "chain", "direction")))
-_PROTOCOL = PACKETFILTER_COLUMNS.index("protocol")
+_HOST, _ACTION, _CHAIN, _DIRECTION, _PROTOCOL, _DST_PORT, _MAC = (
+    PACKETFILTER_COLUMNS.index(name) for name in ("host", "action", "chain", "direction", "protocol", "dst_port", "mac")
+)
+# The counting below runs once per batch over columns (zip), so the per-row work is done in C by Counter and map.
+
+
+def _floors(moments: tuple, interval: timedelta) -> map:
+    """Each time's interval start, worked out once per distinct time."""
+    return map(Memo(partial(floor_time, interval=interval)).__getitem__, moments)
+
+
+def _columns(rows: list[tuple], *positions: int) -> dict[int, list]:
+    """The named columns of the rows, each as a list."""
+    return {position: list(map(itemgetter(position), rows)) for position in positions}
 
 
 def count_rows(packetfilter: list[tuple]) -> list[tuple]:
     """Fold a batch's packet-filter rows into (5-minute bucket, host, action, chain, direction, protocol, packets)."""
-    counts: Counter[tuple] = Counter()
-    buckets = Memo(partial(floor_time, interval=FIVE_MINUTES))
-    for row in packetfilter:
-        counts[(buckets[row[0]], *_COUNTED(row), row[_PROTOCOL] or "")] += 1
+    if not packetfilter:
+        return []
+    columns = _columns(packetfilter, 0, _HOST, _ACTION, _CHAIN, _DIRECTION, _PROTOCOL)
+    protocols = [protocol or "" for protocol in columns[_PROTOCOL]]
+    counts = Counter(zip(
+        _floors(columns[0], FIVE_MINUTES), columns[_HOST], columns[_ACTION], columns[_CHAIN], columns[_DIRECTION],
+        protocols, strict=True,
+    ))  # fmt: skip
     return [(*key, packets) for key, packets in counts.items()]
-
-
-_RANKED = itemgetter(*(PACKETFILTER_COLUMNS.index(name) for name in ("host", "action", "chain")))
-_DST_PORT = PACKETFILTER_COLUMNS.index("dst_port")
-_MAC = PACKETFILTER_COLUMNS.index("mac")
 
 
 def count_ports_and_macs(packetfilter: list[tuple]) -> tuple[list[tuple], list[tuple]]:
@@ -157,24 +168,21 @@ def count_ports_and_macs(packetfilter: list[tuple]) -> tuple[list[tuple], list[t
     Ports: (hour, host, action, chain, protocol, dst_port, packets); MACs:
     (hour, host, action, chain, mac, packets, newest time).
     """
-    ports: Counter[tuple] = Counter()
-    macs: dict[tuple, list] = {}
-    hours = Memo(partial(floor_time, interval=HOUR))
-    for row in packetfilter:
-        moment = row[0]
-        hour = hours[moment]
-        ranked = _RANKED(row)
-        if row[_DST_PORT] is not None:
-            ports[(hour, *ranked, row[_PROTOCOL] or "", row[_DST_PORT])] += 1
-        mac = row[_MAC]
-        if mac is not None:
-            seen = macs.get(key := (hour, *ranked, mac))
-            if seen is None:
-                macs[key] = [1, moment]
-            else:
-                seen[0] += 1
-                seen[1] = max(seen[1], moment)
-    return [(*key, n) for key, n in ports.items()], [(*key, n, last) for key, (n, last) in macs.items()]
+    if not packetfilter:
+        return [], []
+    columns = _columns(packetfilter, 0, _HOST, _ACTION, _CHAIN, _PROTOCOL, _DST_PORT, _MAC)
+    moments = columns[0]
+    hours = list(_floors(moments, HOUR))
+    ranked = (hours, columns[_HOST], columns[_ACTION], columns[_CHAIN])
+    protocols = [protocol or "" for protocol in columns[_PROTOCOL]]
+    ports = Counter(zip(*ranked, protocols, columns[_DST_PORT], strict=True))
+    keys = list(zip(*ranked, columns[_MAC], strict=True))
+    macs = Counter(keys)
+    newest = dict(sorted(zip(keys, moments, strict=True), key=itemgetter(1)))  # the latest time wins
+    return (
+        [(*key, n) for key, n in ports.items() if key[-1] is not None],
+        [(*key, n, newest[key]) for key, n in macs.items() if key[-1] is not None],
+    )
 
 
 def pending_hours(counts: list[tuple]) -> list[tuple]:
@@ -182,16 +190,18 @@ def pending_hours(counts: list[tuple]) -> list[tuple]:
     return [("hour", hour) for hour in sorted({row[0].replace(minute=0) for row in counts})]
 
 
-_MESSAGE_COUNTED = itemgetter(*(MESSAGE_COLUMNS.index(name) for name in ("host", "severity")))
-_PROGRAM = MESSAGE_COLUMNS.index("program")
+_SEVERITY, _PROGRAM = (MESSAGE_COLUMNS.index(name) for name in ("severity", "program"))
+_MESSAGE_HOST = MESSAGE_COLUMNS.index("host")
 
 
 def count_messages(messages: list[tuple]) -> list[tuple]:
     """Fold a batch's messages into (5-minute bucket, host, severity, program, messages)."""
-    counts: Counter[tuple] = Counter()
-    buckets = Memo(partial(floor_time, interval=FIVE_MINUTES))
-    for row in messages:
-        counts[(buckets[row[0]], *_MESSAGE_COUNTED(row), row[_PROGRAM] or "")] += 1
+    if not messages:
+        return []
+    columns = _columns(messages, 0, _MESSAGE_HOST, _SEVERITY, _PROGRAM)
+    programs = [program or "" for program in columns[_PROGRAM]]
+    buckets = _floors(columns[0], FIVE_MINUTES)
+    counts = Counter(zip(buckets, columns[_MESSAGE_HOST], columns[_SEVERITY], programs, strict=True))
     return [(*key, number) for key, number in counts.items()]
 
 
