@@ -19,6 +19,7 @@ from collector.settings import Settings, SettingsError
 from collector.spool import Spool
 from collector.stats import Counters
 from collector.syslog import Severity
+from collector.tallies import Tallies
 from collector.writer import Writer
 
 log = logging.getLogger("collector")
@@ -47,7 +48,8 @@ async def serve(settings: Settings) -> int:
     buffer = Buffer(settings.buffer_messages, settings.batch_size)
     notices = Notices(buffer)
     spool = Spool(settings.spool_dir, settings.spool_max_bytes)
-    writer = Writer(settings, buffer, spool, counters, notices)
+    tallies = Tallies()
+    writer = Writer(settings, buffer, spool, counters, notices, tallies=tallies)
     listener = Listener(settings, buffer, counters, limit)
     try:
         await listener.start()
@@ -60,13 +62,14 @@ async def serve(settings: Settings) -> int:
         notifier.start()
     janitor = Janitor(settings, notices)
     janitor.start()
-    ranker = Ranker(settings)
+    ranker = Ranker(settings, tallies)
     ranker.start()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, ranker.wake)
     drops = DropReporter(counters, notices)
     monitor = asyncio.create_task(_monitor(settings, listener, counters, drops))
     await stop.wait()

@@ -7,6 +7,9 @@ the rest and one (NO_VALUE) the packets without a value. Once a day's hours are 
 hours' sums the same way, and the sums of the writer's hourly port and MAC counts,
 so a ranking over months reads days, not hours.
 
+The writer tallies the values of the hours it stores (tallies.py); an hour whose tally
+holds exactly its stored rows is ranked from the tally, without a scan of the table.
+
 What the rankings cover is exact, not a guess from the clock: the writer marks in
 `packetfilter_pending` every hour it writes rows for, in the same transaction as
 the rows; ranking an hour removes its mark and marks its day, adding a day up
@@ -24,6 +27,7 @@ import pymysql
 
 from collector import db
 from collector.settings import Settings
+from collector.tallies import Tallies, ranked_rows
 from common.store import DAY, HOUR, NO_VALUE, RANKED_FIELDS, REST, SETTLE, TOP_PER_BUCKET, floor_time
 
 log = logging.getLogger(__name__)
@@ -37,7 +41,12 @@ HOURS_PER_ROUND = 24  # a backlog (first start, after an outage) is worked off a
 # temporary rows of four full-width columns, which spilled to disk and cost 3x the CPU.
 GROUPS_PER_SCAN = 16
 HOUR_GROUPS = (
-    "SELECT DISTINCT host, action, chain FROM packetfilter WHERE timestamp >= %s AND timestamp < %s ORDER BY 1, 2, 3"
+    "SELECT host, action, chain, COUNT(*) FROM packetfilter WHERE timestamp >= %s AND timestamp < %s"
+    " GROUP BY host, action, chain ORDER BY 1, 2, 3"
+)
+INSERT_TOP = (
+    "INSERT INTO packetfilter_top (timestamp, field, host, action, chain, value, packets)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 _HOUR_LABEL = (
     f"CASE WHEN value IS NULL THEN '{NO_VALUE}' WHEN position <= {TOP_PER_BUCKET} THEN value ELSE '{REST}' END"
@@ -98,8 +107,16 @@ _LOCK = "SELECT timestamp FROM packetfilter_pending WHERE kind = %s AND timestam
 _UNMARK = "DELETE FROM packetfilter_pending WHERE kind = %s AND timestamp = %s"
 
 
-def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit: int = HOURS_PER_ROUND) -> int:
-    """Rank up to `limit` finished hours marked pending, oldest first, then the days left whole; return hours."""
+def rank_hours(
+    connection: pymysql.connections.Connection,
+    now: datetime,
+    limit: int = HOURS_PER_ROUND,
+    tallies: Tallies | None = None,
+) -> int:
+    """Rank up to `limit` finished hours marked pending, oldest first, then the days left whole; return hours.
+
+    `tallies`, the writer's, spare scanning the hours they hold whole.
+    """
     settled = floor_time(now - SETTLE, HOUR) - HOUR  # this hour and earlier ones are over
     with connection.cursor() as cursor:
         cursor.execute("SET time_zone = '+00:00'")  # hours are UTC, as stored
@@ -115,7 +132,7 @@ def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit:
             cursor.execute(_LOCK, ("hour", hour))
             if cursor.fetchone() is not None:
                 cursor.execute("DELETE FROM packetfilter_top WHERE timestamp = %s", (hour,))
-                _rank_hour(cursor, hour)
+                _rank_hour(cursor, hour, tallies)
                 cursor.execute(_UNMARK, ("hour", hour))
                 cursor.execute(db.PACKETFILTER_PENDING, ("day", floor_time(hour, DAY)))
             connection.commit()
@@ -132,10 +149,21 @@ def rank_hours(connection: pymysql.connections.Connection, now: datetime, limit:
     return len(hours)
 
 
-def _rank_hour(cursor: pymysql.cursors.Cursor, hour: datetime) -> None:
-    """Rank every field of an hour, for GROUPS_PER_SCAN of its hosts, actions and chains per scan."""
+def _rank_hour(cursor: pymysql.cursors.Cursor, hour: datetime, tallies: Tallies | None) -> None:
+    """Rank every field of an hour: from its tallies if they hold its rows, else from the table.
+
+    The table is ranked for GROUPS_PER_SCAN of the hour's hosts, actions and chains per scan.
+    """
     cursor.execute(HOUR_GROUPS, (hour, hour + HOUR))
-    groups = cursor.fetchall()
+    stored = cursor.fetchall()
+    rows = ranked_rows(tallies.take(hour), stored) if tallies is not None else None
+    if rows is not None:
+        if rows:
+            cursor.executemany(INSERT_TOP, [(hour, *row) for row in rows])
+        log.debug("ranked %s from the writer's tallies", hour)
+        return
+    log.debug("ranked %s from the table", hour)
+    groups = [names[:3] for names in stored]
     for first in range(0, len(groups), GROUPS_PER_SCAN):
         chunk = groups[first : first + GROUPS_PER_SCAN]
         names = [name for column in zip(*chunk, strict=True) for name in column]  # hosts, then actions, chains
@@ -165,28 +193,37 @@ def _hours_pending(cursor: pymysql.cursors.Cursor, day: datetime) -> bool:
 
 
 class Ranker(threading.Thread):
-    """Ranks finished hours every minute, with its own connection, beside ingest and retention."""
+    """Ranks finished hours every minute, or when woken, with its own connection, beside ingest and retention."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tallies: Tallies | None = None) -> None:
         super().__init__(name="rankings", daemon=True)
         self._settings = settings
+        self._tallies = tallies
         self._stop_event = threading.Event()
+        self._wake = threading.Event()
 
     def stop(self) -> None:
         """Finish after the current hour."""
         self._stop_event.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Rank the finished hours now rather than at the next round (SIGUSR1: after an import, say)."""
+        self._wake.set()
 
     def run(self) -> None:
         """Rank, then sleep a round, until stopped; MariaDB away only skips a round."""
         while not self._stop_event.is_set():
+            self._wake.clear()
             connection = None
             try:
                 connection = db.connect(self._settings)
                 while not self._stop_event.is_set():
-                    if rank_hours(connection, datetime.now(UTC).replace(tzinfo=None)) < HOURS_PER_ROUND:
+                    now = datetime.now(UTC).replace(tzinfo=None)
+                    if rank_hours(connection, now, tallies=self._tallies) < HOURS_PER_ROUND:
                         break
             except (db.DatabaseDown, pymysql.err.MySQLError, OSError) as error:
                 log.warning("ranking skipped this round: %s", error)
             finally:
                 db.close_quietly(connection)
-            self._stop_event.wait(ROUND_SECONDS)
+            self._wake.wait(ROUND_SECONDS)

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from functools import partial
 from typing import NamedTuple
 
@@ -31,6 +32,8 @@ from collector.settings import Settings
 from collector.spool import Spool, SpoolFull
 from collector.stats import Counters
 from collector.syslog import Severity
+from collector.tallies import BatchValues, Tallies, batch_values
+from common.store import HOUR, floor_time
 
 log = logging.getLogger(__name__)
 _STOP_GRACE_SECONDS = 10.0
@@ -53,6 +56,7 @@ class Prepared(NamedTuple):
     dns: list[DnsQuery]  # the batch's DNS queries, named and numbered by the writer
     held: list[Received]  # DNS lines of queries waiting for their outcome: the next batch's first
     dns_unjoined: int  # DNS outcome lines that joined no query (kept as messages)
+    values: BatchValues  # the packet-filter values the rankings' tallies are made of
 
 
 def prepare(
@@ -82,7 +86,8 @@ def prepare(
     encoded = db.encode_bulk(statements)
     lean = [(sql, db.RowCount(len(rows)) if sql in encoded else rows) for sql, rows in statements]
     again = partial(_rows_again, batch, settings, dns)
-    return Prepared(batch, rows.sightings, lean, encoded, again, joined.queries, held, joined.unjoined)
+    values = batch_values(rows.packetfilter)
+    return Prepared(batch, rows.sightings, lean, encoded, again, joined.queries, held, joined.unjoined, values)
 
 
 def _parse(
@@ -119,8 +124,18 @@ class Writer(threading.Thread):
     stores the rows parsed from them: MariaDB works on both at once.
     """
 
-    def __init__(self, settings: Settings, buffer: Buffer, spool: Spool, counters: Counters, notices: Notices) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        buffer: Buffer,
+        spool: Spool,
+        counters: Counters,
+        notices: Notices,
+        *,
+        tallies: Tallies | None = None,
+    ) -> None:
         super().__init__(name="db-writer", daemon=True)
+        self._tallies = tallies
         self._settings = settings
         self._buffer = buffer
         self._spool = spool
@@ -167,7 +182,7 @@ class Writer(threading.Thread):
                 prepared = (
                     None
                     if self._stopping.is_set() and not parser.is_alive()
-                    else Prepared([], [], [], {}, dict, [], [], 0)
+                    else Prepared([], [], [], {}, dict, [], [], 0, batch_values([]))
                 )
             if prepared is None:
                 break
@@ -270,11 +285,26 @@ class Writer(threading.Thread):
             dns_statements, new_domains = self._dns_statements(prepared.dns)
             statements += dns_statements
         rejected = db.store(self._connection, statements, self._ids, prepared.encoded, rows_again=prepared.rows_again)
+        self._tally(prepared.values, rejected)
         self._inventory.apply(changes)
         self._domains.stored(new_domains)
         self._counters.dns_queries += len(prepared.dns)
         self._counters.dns_unjoined += prepared.dns_unjoined
         return rejected
+
+    def _tally(self, values: BatchValues, rejected: int) -> None:
+        """Add a stored batch's packet-filter values to the rankings' tallies; if rows were refused, drop its hours'."""
+        if self._tallies is None:
+            return
+        now = datetime.now(UTC).replace(tzinfo=None)
+        try:
+            if rejected:
+                self._tallies.spoil({floor_time(moment, HOUR) for moment in values["timestamp"]})
+            else:
+                self._tallies.add(values, now)
+        except Exception:  # a tally is only a shortcut: the table ranks what it misses
+            log.exception("could not tally a batch; its hours are ranked from the table")
+            self._tallies.spoil({floor_time(moment, HOUR) for moment in values["timestamp"]})
 
     def _dns_statements(self, queries: list[DnsQuery]) -> tuple[db.Statements, list[tuple]]:
         """A batch's DNS rows, counts and new domain names; its queries named by the address spans up to its own."""
