@@ -111,6 +111,12 @@ def decode_text(data: bytes) -> str:
     return data.decode("utf-8", "backslashreplace")
 
 
+# Headers of the common shape read before, by their text (up to the tag's `: `), the receive day and the
+# zone: a router's lines within one second share one header, which is then looked up instead of matched.
+_HEADS: dict[tuple[str, int, tzinfo], tuple] = {}
+_HEADS_KEPT = 4096
+
+
 def parse_syslog(data: bytes, received: datetime, zone: tzinfo) -> SyslogMessage:
     """Parse one syslog frame; anything unparsable stays in the message text.
 
@@ -118,13 +124,23 @@ def parse_syslog(data: bytes, received: datetime, zone: tzinfo) -> SyslogMessage
     RFC 3164 stamps, which carry neither a year nor an offset.
     """
     text = decode_text(data.rstrip(b"\r\n\0"))
+    cut = text.find(": ") + 2
+    day = received.toordinal()
+    if cut > 1:
+        head = _HEADS.get((text[:cut], day, zone))
+        if head is not None:
+            return SyslogMessage(*head, None, None, text[cut:])
     common = _COMMON.match(text)
     if common is not None and (pri := int(common.group(1))) <= 191:
         facility, severity = _PRIS[pri]
         stamp, host, program, pid = common.group(2, 3, 4, 5)
-        timestamp = _bsd_time(stamp, received.toordinal(), zone) or _utc(received)
-        message = text[common.end() :]
-        return SyslogMessage(facility, severity, timestamp, host, program, pid or None, None, None, message)
+        stamped = _bsd_time(stamp, day, zone)
+        head = (facility, severity, stamped or _utc(received), host, program, pid or None)
+        if stamped is not None and common.end() == cut:  # the header is the text up to `: `, and its time its own
+            if len(_HEADS) >= _HEADS_KEPT:
+                _HEADS.clear()
+            _HEADS[text[:cut], day, zone] = head
+        return SyslogMessage(*head, None, None, text[common.end() :])
     return parse_text(text, received, zone)
 
 
