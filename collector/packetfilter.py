@@ -81,6 +81,35 @@ def parse_packetfilter(message: str, tag: str | None = None) -> PacketFilterReco
     `kernel:` tag puts its log prefix where the tag goes, so a tag other than
     `kernel` stands in for a missing prefix.
     """
+    line = _KERNEL.match(message)
+    if line is None:
+        return parse_general(message, tag)
+    prefix, in_if, out_if, mac, src, dst, length, ttl, protocol, src_port, dst_port, icmp_type, icmp_code = (
+        line.groups()
+    )
+    if protocol == "TCP":
+        flags = _flags(message[line.end() :].split())
+        icmp = False
+    else:
+        flags = None
+        icmp = protocol.upper().startswith("ICMP")
+    return PacketFilterRecord(
+        *_head(prefix, in_if, out_if, mac, tag),
+        normalise_ip(src),
+        normalise_ip(dst),
+        protocol.upper(),
+        _number(src_port, 65535),
+        _number(dst_port, 65535),
+        _number(icmp_type, 255) if icmp else None,
+        _number(icmp_code, 255) if icmp else None,
+        _number(length, 65535),
+        _number(ttl, 255),
+        flags,
+    )
+
+
+def parse_general(message: str, tag: str | None = None) -> PacketFilterRecord | None:
+    """`parse_packetfilter` for any layout: fields in any order, bracketed inner packets, missing pieces."""
     body = message
     uptime = _UPTIME.match(body)
     if uptime:
@@ -99,19 +128,9 @@ def parse_packetfilter(message: str, tag: str | None = None) -> PacketFilterReco
         length, ttl, protocol = fields.get("LEN"), fields.get("TTL") or fields.get("HOPLIMIT"), fields.get("PROTO")
         src_port, dst_port, icmp_type, icmp_code = (fields.get(key) for key in ("SPT", "DPT", "TYPE", "CODE"))
         flags = _flags(words)
-    in_if, out_if = in_if or None, out_if or None
-    direction = _direction(in_if, out_if)
-    prefix = prefix.strip() or (f"{tag}:" if tag and tag != "kernel" else None)
-    action, chain = classify_prefix(prefix or "")
     is_icmp = protocol is not None and protocol.upper().startswith("ICMP")
     return PacketFilterRecord(
-        prefix,
-        action,
-        chain or _HOOKS[direction],
-        direction,
-        in_if,
-        out_if,
-        mac_from_link_header(mac) if mac else None,
+        *_head(prefix, in_if, out_if, mac, tag),
         normalise_ip(src),
         normalise_ip(dst),
         protocol.upper() if protocol else None,
@@ -122,6 +141,26 @@ def parse_packetfilter(message: str, tag: str | None = None) -> PacketFilterReco
         _number(length, 65535),
         _number(ttl, 255),
         flags,
+    )
+
+
+@lru_cache(maxsize=1024)  # a router logs a handful of prefixes, interfaces and link headers, thousands of times each
+def _head(
+    prefix: str, in_if: str, out_if: str, mac: str | None, tag: str | None
+) -> tuple[str | None, str, str, str, str | None, str | None, str | None]:
+    """A line's prefix, action, chain, direction, interfaces and source MAC, from the part before SRC=."""
+    in_if, out_if = in_if or None, out_if or None  # type: ignore[assignment]
+    direction = _direction(in_if, out_if)
+    prefix = prefix.strip() or (f"{tag}:" if tag and tag != "kernel" else None)  # type: ignore[assignment]
+    action, chain = classify_prefix(prefix or "")
+    return (
+        prefix,
+        action,
+        chain or _HOOKS[direction],
+        direction,
+        in_if,
+        out_if,
+        mac_from_link_header(mac) if mac else None,
     )
 
 
@@ -147,6 +186,14 @@ def _direction(in_if: str | None, out_if: str | None) -> str:
 
 
 # The kernel's own field order, for the common case; anything else takes the general path.
+# _KERNEL is _UPTIME, _SHAPE and _TAIL in one match: the head is atomic, so it ends where _SHAPE's
+# match would, and the gaps stop at a '[' (an inner packet), where _TAIL's match is refused.
+_KERNEL = re.compile(
+    r"(?>(?:\[\s*\d+\.\d+\] ?)?(.{0,64}?)IN=(\S*) OUT=(\S*) (?:PHYSIN=\S* )?(?:PHYSOUT=\S* )?(?:MAC=(\S*) )?"
+    r"SRC=([0-9A-Fa-f.:]+) DST=([0-9A-Fa-f.:]+) )"
+    r"LEN=(\d+) [^\[]*?(?:TTL|HOPLIMIT)=(\d+) [^\[]*?PROTO=([^\s\[]+)(?=\s|$)"
+    r"(?: SPT=(\d+) DPT=(\d+)| TYPE=(\d+) CODE=(\d+))?"
+)
 _TAIL = re.compile(
     r"LEN=(\d+) .*?(?:TTL|HOPLIMIT)=(\d+) .*?PROTO=(\S+)(?: SPT=(\d+) DPT=(\d+)| TYPE=(\d+) CODE=(\d+))?"
 )

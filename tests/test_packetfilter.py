@@ -1,8 +1,10 @@
 """Packet-filter lines: every prefix style met in homes, IPv4/IPv6/ICMP, and look-alikes that are not."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from collector.packetfilter import classify_prefix, parse_packetfilter
+from collector.packetfilter import classify_prefix, parse_general, parse_packetfilter
 
 FW4_TCP = (
     "[1234567.905147] drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 "
@@ -190,3 +192,85 @@ class TestClassifyPrefix:
     def test_prefix_styles(self, prefix: str, action: str, chain: str | None) -> None:
         """Verdict words are normalised to DROP, REJECT, ACCEPT (LOG when none)."""
         assert classify_prefix(prefix) == (action, chain)
+
+
+# Pieces of kernel lines, real and broken, that the one-match reading and the general one must read alike.
+_PIECES = {
+    "uptime": st.sampled_from(["", "[1234567.905147] ", "[   12.5]", "[1.2] x"]),
+    "prefix": st.sampled_from(
+        [
+            "",
+            "drop wan in: ",
+            "A=DROP C=inet ",
+            "[UFW BLOCK] ",
+            "IN=x ",
+            "x" * 70,
+            "DROP(",
+            "IN=a OUT= SRC=1.1.1.1 DST=2.2.2.2 ",
+        ]
+    ),
+    "interfaces": st.sampled_from(["IN=eth0 OUT= ", "IN= OUT=eth0 ", "IN=br-lan OUT=eth1 PHYSIN=p1 ", "IN=eth0 "]),
+    "mac": st.sampled_from(["", "MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 ", "MAC= ", "MAC=zz "]),
+    "source": st.sampled_from(["SRC=203.0.113.9 ", "SRC=2001:0db8:0000:0000:0000:0000:0000:0001 ", "SRC=999.1.1.1 "]),
+    "destination": st.sampled_from(["DST=198.51.100.23", "DST=198.51.100.23 ", "DST=::1 ", "DST=1.2.3.4x "]),
+    "length": st.sampled_from(["LEN=44 ", "LEN=99999 ", "LEN=x ", ""]),
+    "gap": st.sampled_from(["TOS=0x00 PREC=0x00 ", "", "[SRC=1.1.1.1 ] ", "TC=0 ", "[TTL=9 PROTO=UDP ] "]),
+    "ttl": st.sampled_from(["TTL=61 ", "HOPLIMIT=57 ", "TTL=300 ", "TTL=x ", ""]),
+    "middle": st.sampled_from(["ID=6258 DF ", "FLOWLBL=0 ", "[x] ", ""]),
+    "protocol": st.sampled_from(
+        ["PROTO=TCP", "PROTO=UDP", "PROTO=ICMP", "PROTO=ICMPv6", "PROTO=tcp", "PROTO=47", "PROTO=[x", "PROTO=TCP[x"]
+    ),
+    "ports": st.sampled_from(
+        [
+            " SPT=53052 DPT=5060",
+            " SPT=1 DPT=70000",
+            " TYPE=3 CODE=3",
+            " TYPE=300 CODE=1",
+            " SPT=1 DPT=x",
+            " SPT=5",
+            "",
+        ]
+    ),
+    "rest": st.sampled_from(
+        [
+            " WINDOW=1024 RES=0x00 SYN URGP=0",
+            " LEN=56",
+            " [SRC=1.1.1.1 DST=2.2.2.2 PROTO=UDP SPT=1 DPT=2 ] MARK=0x1",
+            " RST ACK URGP=0",
+            "",
+            "x SYN",
+            " SEQ=1",
+        ]
+    ),
+}
+
+
+@settings(max_examples=400)
+@given(pieces=st.fixed_dictionaries(_PIECES), tag=st.sampled_from([None, "kernel", "DENY"]))
+def test_the_one_match_reading_reads_what_the_general_reading_reads(pieces: dict[str, str], tag: str | None) -> None:
+    """Whatever the line holds (inner packets, missing or broken fields), both readings give the same record."""
+    line = "".join(pieces.values())
+    assert parse_packetfilter(line, tag) == parse_general(line, tag)
+
+
+_MAC = "MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "IN=a OUT= SRC=1.1.1.1 DST=2.2.2.2 IN=eth0 OUT= SRC=203.0.113.9 DST=198.51.100.23 LEN=44 TTL=61 PROTO=TCP",
+        f"IN=eth0 OUT= {_MAC} SRC=203.0.113.9 DST=198.51.100.23 LEN=44 [TTL=9 ] TTL=61 PROTO=TCP SPT=1 DPT=2 SYN",
+        f"IN=eth0 OUT= {_MAC} SRC=203.0.113.9 DST=198.51.100.23 LEN=44 TTL=61 [PROTO=UDP ] PROTO=TCP SPT=1 DPT=2",
+        f"IN=eth0 OUT= {_MAC} SRC=203.0.113.9 DST=198.51.100.23 LEN=44 TTL=61 PROTO=TCP[x SPT=1 DPT=2",
+    ],
+    ids=[
+        "a second header after a first without its tail",
+        "a TTL inside brackets",
+        "a PROTO inside brackets",
+        "a bracket in the protocol",
+    ],
+)
+def test_lines_one_match_would_misread_are_read_as_the_general_reading_reads(line: str) -> None:
+    """An inner packet's fields, a bracket in a field, a header repeated: never taken for the packet's own."""
+    assert parse_packetfilter(line) == parse_general(line)
