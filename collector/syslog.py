@@ -231,6 +231,7 @@ def _bsd_time(stamp: str, received_day: int, zone: tzinfo) -> datetime | None:
     return _utc(min(candidates, key=lambda moment: abs(moment - received)))
 
 
+@lru_cache(maxsize=4096)  # a NAS sends many lines with the same stamp
 def _iso_time(stamp: str, zone: tzinfo) -> datetime | None:
     """Parse an RFC 3339 stamp; one without an offset is in the sender's zone."""
     try:
@@ -277,21 +278,16 @@ def _parse_5424(text: str, received: datetime, zone: tzinfo) -> tuple | None:
     )
 
 
+# Structured data: elements `[...]` back to back, up to the first `]` outside quotes and not followed by `[`;
+# a backslash escapes the next character, inside quotes or not. Possessive: it ends there or nowhere.
+_STRUCTURED = re.compile(r'\[(?:\\.|"(?:\\.|[^"\\])*"|\](?=\[)|[^\]"\\])*+\]', re.DOTALL)
+
+
 def _split_structured_data(rest: str) -> tuple[str | None, str]:
     r"""Split `[sd][sd] msg` into its structured data and message, honouring `\]` and quotes."""
     if rest == "-" or rest.startswith("- "):
         return None, rest[2:]
-    if not rest.startswith("["):
+    match = _STRUCTURED.match(rest)
+    if match is None:
         return None, rest
-    i, end, quoted = 0, len(rest), False
-    while i < end:
-        char = rest[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == '"':
-            quoted = not quoted
-        elif char == "]" and not quoted and (i + 1 == end or rest[i + 1] != "["):
-            return rest[: i + 1], rest[i + 2 :]
-        i += 1
-    return None, rest
+    return rest[: match.end()], rest[match.end() + 1 :]

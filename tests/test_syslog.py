@@ -4,10 +4,18 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from collector.syslog import Facility, Severity, decode_pri, decode_text, parse_syslog, parse_text
+from collector.syslog import (
+    Facility,
+    Severity,
+    _split_structured_data,
+    decode_pri,
+    decode_text,
+    parse_syslog,
+    parse_text,
+)
 
 RECEIVED = datetime(2025, 11, 17, 8, 0, 5, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -323,3 +331,31 @@ def test_the_routers_usual_line_takes_the_common_reading() -> None:
     message = parse_syslog(b"<4>Nov 17 09:00:04 router kernel: IN=eth0 OUT=", RECEIVED, BERLIN)
     assert (message.host, message.program, message.pid, message.message) == ("router", "kernel", None, "IN=eth0 OUT=")
     assert message.timestamp == datetime(2025, 11, 17, 8, 0, 4)
+
+
+def _split_by_walking(rest: str) -> tuple[str | None, str]:
+    """Structured data as RFC 5424 reads: a character at a time (the reference for the collector's one match)."""
+    if rest == "-" or rest.startswith("- "):
+        return None, rest[2:]
+    if not rest.startswith("["):
+        return None, rest
+    i, quoted = 0, False
+    while i < len(rest):
+        char = rest[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif char == "]" and not quoted and (i + 1 == len(rest) or rest[i + 1] != "["):
+            return rest[: i + 1], rest[i + 2 :]
+        i += 1
+    return None, rest
+
+
+@settings(max_examples=500)
+@given(rest=st.text(st.sampled_from('[]"\\ a=\n-'), max_size=24))
+@example(rest='[a k="x\\\n]"\\\n] message')
+def test_structured_data_ends_where_reading_it_a_character_at_a_time_ends(rest: str) -> None:
+    """Quotes, escapes, brackets back to back, broken elements: split where RFC 5424's grammar splits."""
+    assert _split_structured_data(rest) == _split_by_walking(rest)
