@@ -62,10 +62,18 @@ class FrameDecoder:
                 self.discarded += stop - pos
                 pos = stop + 1
                 continue
-            if buffer[pos] in _WHITESPACE:
+            first = buffer[pos]
+            if first in _WHITESPACE:
                 pos += 1
                 continue
-            after = self._octet_counted(buffer, pos, end, frames) if 48 <= buffer[pos] <= 57 else -1
+            if 48 <= first <= 57 and (counted := _COUNT.match(buffer, pos)) is not None:
+                start = counted.end()
+                stop = start + int(counted[1])
+                if start < stop <= end and stop - start <= self._max:  # the usual frame: whole and within the limit
+                    frames.append(Frame(bytes(buffer[start:stop]), False))
+                    pos = stop
+                    continue
+            after = self._octet_counted(buffer, pos, end, frames) if 48 <= first <= 57 else -1
             if after == -1:
                 after = self._line(buffer, pos, end, frames)
             if after is None:
