@@ -93,17 +93,27 @@ def parse_packetfilter(message: str, tag: str | None = None) -> PacketFilterReco
     else:
         flags = None
         icmp = protocol.upper().startswith("ICMP")
+    # the numbers are digits (the match says so): only their size is checked, as _number would
+    if src_port is not None:
+        src_port, dst_port = int(src_port), int(dst_port)
+        src_port, dst_port = src_port if src_port <= 65535 else None, dst_port if dst_port <= 65535 else None
+    if icmp and icmp_type is not None:
+        icmp_type, icmp_code = int(icmp_type), int(icmp_code)
+        icmp_type, icmp_code = icmp_type if icmp_type <= 255 else None, icmp_code if icmp_code <= 255 else None
+    else:
+        icmp_type = icmp_code = None
+    length, ttl = int(length), int(ttl)
     return PacketFilterRecord(
         *_head(prefix, in_if, out_if, mac, tag),
         normalise_ip(src),
         normalise_ip(dst),
         protocol.upper(),
-        _number(src_port, 65535),
-        _number(dst_port, 65535),
-        _number(icmp_type, 255) if icmp else None,
-        _number(icmp_code, 255) if icmp else None,
-        _number(length, 65535),
-        _number(ttl, 255),
+        src_port,
+        dst_port,
+        icmp_type,
+        icmp_code,
+        length if length <= 65535 else None,
+        ttl if ttl <= 255 else None,
         flags,
     )
 

@@ -88,11 +88,15 @@ def build_rows(batch: list[Received], zone: tzinfo, lan_interfaces: frozenset[st
         message = parse_syslog(item.data, aware, zone)
         host = message.host
         host = (host if len(host) <= 255 else host[:255]) if host else item.sender or UNKNOWN_HOST
-        program, text = message.program, message.message
+        program, text, pid, msgid, data = (
+            message.program, message.message, message.pid, message.msgid, message.structured_data
+        )  # fmt: skip
+        if msgid is not None or data is not None or (pid is not None and len(pid) > 128):  # RFC 5424's, or long
+            pid, msgid, data = _clip(pid, 128), _clip(msgid, 32), _clip(data, _SD_CHARS)
         messages.append((
             message.timestamp, received, host, item.sender, _INTS[message.facility], _INTS[message.severity],
-            program if program is None or len(program) <= 64 else program[:64], _clip(message.pid, 128),
-            _clip(message.msgid, 32), _clip(message.structured_data, _SD_CHARS), text, item.truncated,
+            program if program is None or len(program) <= 64 else program[:64], pid, msgid, data, text,
+            item.truncated,
         ))  # fmt: skip
         if "IN=" in text:
             packet = parse_packetfilter(text, program)
