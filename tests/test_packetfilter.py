@@ -274,3 +274,21 @@ _MAC = "MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00"
 def test_lines_one_match_would_misread_are_read_as_the_general_reading_reads(line: str) -> None:
     """An inner packet's fields, a bracket in a field, a header repeated: never taken for the packet's own."""
     assert parse_packetfilter(line) == parse_general(line)
+
+
+_KERNEL_LINE = f"IN=eth0 OUT= {_MAC} SRC=203.0.113.9 DST=198.51.100.23 LEN={{}} TOS=0x00 TTL={{}} ID=1 PROTO={{}}"
+
+
+@pytest.mark.parametrize(
+    ("line", "nones"),
+    [
+        (_KERNEL_LINE.format(99999, 61, "TCP SPT=70000 DPT=22 SYN"), {"length", "src_port"}),
+        (_KERNEL_LINE.format(44, 300, "UDP SPT=53 DPT=65536"), {"ttl", "dst_port"}),
+        (_KERNEL_LINE.format(84, 64, "ICMP TYPE=256 CODE=300"), {"icmp_type", "icmp_code"}),
+    ],
+)
+def test_numbers_too_big_for_their_columns_are_left_out(line: str, nones: set[str]) -> None:
+    """A length, TTL, port or ICMP code beyond its column's range is stored as none, not as a wrong number."""
+    record = parse_packetfilter(line)
+    assert record == parse_general(line)
+    assert {name for name in nones if getattr(record, name) is None} == nones
