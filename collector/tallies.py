@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from itertools import compress
+from itertools import chain, compress
 from operator import is_not, itemgetter
 
 from collector.memo import Memo
@@ -127,21 +127,24 @@ class FieldTally:
         numbers = Counter(packed) if packed else Counter()
         counts = [*numbers.values(), *(other[text] for text in texts)]
         threshold = heapq.nlargest(TOP_PER_BUCKET, counts)[-1] if len(counts) > TOP_PER_BUCKET else 0
+        # candidates are made one at a time: a busy hour's sources are mostly seen once, so all of them tie
+        candidates: Iterable[tuple[int, object, str]]
         if packed is not None and packed.typecode == "H":
-            candidates = [(-n, port, str(port)) for port, n in numbers.items() if n >= threshold]
+            candidates = ((-n, port, str(port)) for port, n in numbers.items() if n >= threshold)
         else:
             chosen = [number for number, n in numbers.items() if n >= threshold]
-            addresses = list(map(socket.inet_ntoa, map(_NATIVE.pack, chosen)))
+            addresses = map(socket.inet_ntoa, map(_NATIVE.pack, chosen))
             named = [(text, key) for text, key in zip(texts, keys, strict=True) if other[text] >= threshold]
-            address_keys: Iterable = addresses  # dotted quads sort as text does and as the collation does
-            if named and all(_ADDRESS_CHARACTERS.issuperset(text) for text, _ in named):
-                named = [(text, text.replace(":", "-")) for text, _ in named]  # IPv6: ':' sorts first, as '-' does
-            elif named:
-                address_keys = map(collation_key, addresses)
-            candidates = [
-                (-numbers[number], key, text) for number, key, text in zip(chosen, address_keys, addresses, strict=True)
-            ]
-            candidates += [(-other[text], key, text) for text, key in named]
+            if not named or all(_ADDRESS_CHARACTERS.issuperset(text) for text, _ in named):
+                # dotted quads sort as text does and as the collation does; IPv6 too, with ':' first, as '-' is
+                named = [(text, text.replace(":", "-")) for text, _ in named]
+                quads = ((-numbers[number], text, text) for number, text in zip(chosen, addresses, strict=True))
+            else:
+                quads = (
+                    (-numbers[number], collation_key(text), text)
+                    for number, text in zip(chosen, addresses, strict=True)
+                )
+            candidates = chain(quads, ((-other[text], key, text) for text, key in named))
         top = heapq.nsmallest(TOP_PER_BUCKET, candidates)
         labels: dict[str, int] = {}
         for minus_n, _, label in top:
@@ -282,13 +285,13 @@ def ranked_rows(
     if len(tallied) != len(stored):
         return None
     rows = []
-    for host, action, chain, count in stored:
-        found = tallied.get(tuple(map(collation_key, (host, action, chain))))
+    for host, action, chain_name, count in stored:
+        found = tallied.get(tuple(map(collation_key, (host, action, chain_name))))
         if found is None or found.rows != count:
             return None
         for name, field_tally in found.fields.items():
             top = field_tally.top()
             if top is None:
                 return None
-            rows += [(name, host, action, chain, value, packets) for value, packets in top]
+            rows += [(name, host, action, chain_name, value, packets) for value, packets in top]
     return rows
