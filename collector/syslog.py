@@ -114,7 +114,7 @@ def decode_text(data: bytes) -> str:
 # Headers of the common shape read before, by their text (up to the tag's `: `), the receive day and the
 # zone: a router's lines within one second share one header, which is then looked up instead of matched.
 _HEADS: dict[tuple[str, int, tzinfo], tuple] = {}
-_HEADS_KEPT = 4096
+_HEADS_KEPT = 1024  # a few seconds of a busy router's distinct headers
 
 
 def parse_syslog(data: bytes, received: datetime, zone: tzinfo) -> SyslogMessage:
@@ -231,7 +231,7 @@ def _bsd_time(stamp: str, received_day: int, zone: tzinfo) -> datetime | None:
     return _utc(min(candidates, key=lambda moment: abs(moment - received)))
 
 
-@lru_cache(maxsize=4096)  # a NAS sends many lines with the same stamp
+@lru_cache(maxsize=256)  # a NAS sends many lines with the same stamp, one stamp a second
 def _iso_time(stamp: str, zone: tzinfo) -> datetime | None:
     """Parse an RFC 3339 stamp; one without an offset is in the sender's zone."""
     try:
