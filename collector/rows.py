@@ -148,7 +148,7 @@ def _floors(moments: tuple, interval: timedelta) -> map:
     return map(Memo(partial(floor_time, interval=interval)).__getitem__, moments)
 
 
-def _columns(rows: list[tuple], *positions: int) -> dict[int, list]:
+def columns_of(rows: list[tuple], *positions: int) -> dict[int, list]:
     """The named columns of the rows, each as a list."""
     return {position: list(map(itemgetter(position), rows)) for position in positions}
 
@@ -157,7 +157,7 @@ def count_rows(packetfilter: list[tuple]) -> list[tuple]:
     """Fold a batch's packet-filter rows into (5-minute bucket, host, action, chain, direction, protocol, packets)."""
     if not packetfilter:
         return []
-    columns = _columns(packetfilter, 0, _HOST, _ACTION, _CHAIN, _DIRECTION, _PROTOCOL)
+    columns = columns_of(packetfilter, 0, _HOST, _ACTION, _CHAIN, _DIRECTION, _PROTOCOL)
     protocols = [protocol or "" for protocol in columns[_PROTOCOL]]
     counts = Counter(zip(
         _floors(columns[0], FIVE_MINUTES), columns[_HOST], columns[_ACTION], columns[_CHAIN], columns[_DIRECTION],
@@ -174,7 +174,7 @@ def count_ports_and_macs(packetfilter: list[tuple]) -> tuple[list[tuple], list[t
     """
     if not packetfilter:
         return [], []
-    columns = _columns(packetfilter, 0, _HOST, _ACTION, _CHAIN, _PROTOCOL, _DST_PORT, _MAC)
+    columns = columns_of(packetfilter, 0, _HOST, _ACTION, _CHAIN, _PROTOCOL, _DST_PORT, _MAC)
     moments = columns[0]
     hours = list(_floors(moments, HOUR))
     ranked = (hours, columns[_HOST], columns[_ACTION], columns[_CHAIN])
@@ -202,7 +202,7 @@ def count_messages(messages: list[tuple]) -> list[tuple]:
     """Fold a batch's messages into (5-minute bucket, host, severity, program, messages)."""
     if not messages:
         return []
-    columns = _columns(messages, 0, _MESSAGE_HOST, _SEVERITY, _PROGRAM)
+    columns = columns_of(messages, 0, _MESSAGE_HOST, _SEVERITY, _PROGRAM)
     programs = [program or "" for program in columns[_PROGRAM]]
     buckets = _floors(columns[0], FIVE_MINUTES)
     counts = Counter(zip(buckets, columns[_MESSAGE_HOST], columns[_SEVERITY], programs, strict=True))

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from itertools import chain, compress
-from operator import is_not, itemgetter
+from operator import is_not
 
 from collector.memo import Memo
-from collector.rows import PACKETFILTER_COLUMNS
+from collector.rows import PACKETFILTER_COLUMNS, columns_of
 from common.store import HOUR, NO_VALUE, RANKED_FIELDS, REST, TOP_PER_BUCKET, floor_time
 
 RECENT = timedelta(hours=3)  # rows of older hours (a replay, an import) are ranked from the table
@@ -38,8 +38,6 @@ MAX_ROWS = 400_000  # about 14 busy hours, 4 MB; past it, hours stop being talli
 TEXT_COST = 10  # a value kept as text (IPv6, an interface) costs about as much memory as this many rows
 _ADDRESSES = frozenset({"src_ip", "dst_ip"})
 _PORTS = frozenset({"src_port"})
-_KEY_COLUMNS = tuple(PACKETFILTER_COLUMNS.index(name) for name in ("timestamp", "host", "action", "chain"))
-_FIELD_COLUMNS = tuple(PACKETFILTER_COLUMNS.index(name) for name in RANKED_FIELDS)
 
 # utf8mb4_unicode_ci's primary weight of each printable ASCII character (WEIGHT_STRING; upper and lower
 # case share one), as characters whose order is the weights' order. Spaces and controls are left out.
@@ -73,7 +71,9 @@ def collation_key(text: str) -> str | None:
 
 Group = tuple[str, str, str]  # router, action, chain
 BatchValues = dict[str, list]  # a batch's times, routers, actions, chains and ranked fields, by column name
-_NAMES = ("timestamp", "host", "action", "chain", *RANKED_FIELDS)
+_POSITIONS = {
+    name: PACKETFILTER_COLUMNS.index(name) for name in ("timestamp", "host", "action", "chain", *RANKED_FIELDS)
+}  # the columns a batch's tallies are made of
 _NATIVE = struct.Struct("=I")  # an IPv4 address's four bytes as one number, for counting (any one-to-one will do)
 _not_none = partial(is_not, None)
 _ADDRESS_CHARACTERS = frozenset("0123456789abcdef:.")  # of addresses as stored: digits and dots, or IPv6 in lower case
@@ -81,10 +81,8 @@ _ADDRESS_CHARACTERS = frozenset("0123456789abcdef:.")  # of addresses as stored:
 
 def batch_values(packetfilter: list[tuple]) -> BatchValues:
     """The columns of a batch's rows that tallies are made of, taken in the parser thread."""
-    return {
-        name: list(map(itemgetter(position), packetfilter))
-        for name, position in zip(_NAMES, _KEY_COLUMNS + _FIELD_COLUMNS, strict=True)
-    }
+    columns = columns_of(packetfilter, *_POSITIONS.values())
+    return {name: columns[position] for name, position in _POSITIONS.items()}
 
 
 @dataclass(slots=True)
@@ -258,11 +256,6 @@ class Tallies:
             self._spoiled.discard(hour)
             groups = self._drop(hour)
             return None if spoiled else groups
-
-    @property
-    def rows(self) -> int:
-        """Rows tallied and not yet ranked."""
-        return self._rows
 
 
 def ranked_rows(
