@@ -61,8 +61,12 @@ class Buffer:
         return True
 
     def take(self, limit: int, timeout: float) -> list[Received]:
-        """Wait up to `timeout` for a full batch, then return up to `limit` of the oldest messages."""
-        if len(self._items) < limit:
+        """Wait up to `timeout` for a full batch, then return up to `limit` of the oldest messages.
+
+        While TCP readers are paused (`pressure`) nothing more comes until this drains the
+        buffer, so it does not wait.
+        """
+        if len(self._items) < limit and not self.pressure:
             self._ready.wait(timeout)
         self._ready.clear()
         items = self._items

@@ -34,28 +34,41 @@ def _as_is(value: object) -> str:
 _TEXT_ONLY = frozenset({str})
 
 
+CHUNK_ROWS = 1000  # rows encoded at a time: a batch's text is made without a second copy of the batch in hand
+
+
 def encode(rows: list[tuple]) -> bytes:
+    """Tab-separated lines, one per row, UTF-8: `encode_pieces` joined."""
+    return b"".join(encode_pieces(rows))
+
+
+def encode_pieces(rows: list[tuple]) -> list[bytes]:
+    """The rows' LOAD DATA text in pieces of CHUNK_ROWS rows, so a big batch never holds its text twice over."""
+    texts = Memo(_as_is, {None: _NULL})  # True and 1 share a key and a text, as False and 0 do
+    return [_encode_chunk(rows[start : start + CHUNK_ROWS], texts) for start in range(0, len(rows), CHUNK_ROWS)]
+
+
+def _encode_chunk(rows: list[tuple], texts: Memo) -> bytes:
     """Tab-separated lines, one per row, UTF-8.
 
     Fast path: join the rows as they are and escape nothing, which is right when
     the only backslashes are the NULL markers, the only tabs the separators,
     and the only newlines the line ends, with no NUL: checked once for the
-    whole batch, then row by row only if that fails. A row that needs it is
+    whole chunk, then row by row only if that fails. A row that needs it is
     escaped field by field. Values become text a column at a time, in C: a
     column holding only text (the message) is taken as it is, the others go
-    through a memo, since their values repeat.
+    through the memo `texts`, since their values repeat.
     """
-    if not rows:
-        return b""
     raw = list(zip(*rows, strict=True))
-    texts = Memo(_as_is, {None: _NULL})  # True and 1 share a key and a text, as False and 0 do
+    nulls = sum(column.count(None) for column in raw)
     columns = [column if _TEXT_ONLY.issuperset(map(type, column)) else map(texts.__getitem__, column) for column in raw]
     lines = list(map("\t".join, zip(*columns, strict=True)))
+    del raw, columns
     lines.append("")
     text = "\n".join(lines)
     if (
-        text.count("\\") != sum(column.count(None) for column in raw)
-        or text.count("\t") != len(rows) * (len(raw) - 1)
+        text.count("\\") != nulls
+        or text.count("\t") != len(rows) * (len(rows[0]) - 1)
         or text.count("\n") != len(rows)
         or "\0" in text
     ):
@@ -63,6 +76,7 @@ def encode(rows: list[tuple]) -> bytes:
             if line.count("\\") != row.count(None) or line.count("\t") != len(row) - 1 or "\n" in line or "\0" in line:
                 lines[position] = "\t".join(map(field, row))
         text = "\n".join(lines)
+    del lines
     return text.encode("utf-8", "backslashreplace")
 
 
@@ -81,11 +95,12 @@ def statement(table: str, columns: tuple[str, ...], path: str) -> str:
 class MemoryFile:
     """An anonymous in-memory file that pymysql can open by path (/proc/self/fd/N); no disk, nothing left behind."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, pieces: list[bytes]) -> None:
         self._fd = os.memfd_create("siem-load", os.MFD_CLOEXEC)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        for piece in pieces:
+            view = memoryview(piece)
+            while view:
+                view = view[os.write(self._fd, view) :]
         self.path = f"/proc/self/fd/{self._fd}"
 
     def __enter__(self) -> "MemoryFile":

@@ -377,18 +377,27 @@ def _whole(statements: Statements, rows_again: Callable[[], dict[str, list[tuple
     return whole
 
 
-def encode_bulk(statements: Statements) -> dict[str, bytes]:
-    """The LOAD DATA text of each log-table statement, made ahead (in the parser thread) for `store`."""
+def encode_bulk(statements: Statements) -> dict[str, list[bytes]]:
+    """The LOAD DATA text of each log-table statement, made ahead (in the parser thread) for `store`.
+
+    Each encoded statement's rows are replaced in `statements` by their `RowCount` as soon as
+    they are text, so a caller holding no other reference to them has them freed one table at a time.
+    """
     if not bulk_available():
         return {}
-    return {sql: bulk.encode(rows) for sql, rows in statements if rows and sql in _BULK}
+    encoded = {}
+    for position, (sql, rows) in enumerate(statements):
+        if rows and sql in _BULK:
+            encoded[sql] = bulk.encode_pieces(rows)
+            statements[position] = (sql, RowCount(len(rows)))
+    return encoded
 
 
 def store(
     connection: pymysql.connections.Connection,
     statements: Statements,
     ids: RowIds,
-    encoded: dict[str, bytes] | None = None,
+    encoded: dict[str, list[bytes]] | None = None,
     *,
     before_commit: Callable[[], object] | None = None,
     rows_again: Callable[[], dict[str, list[tuple]]] | None = None,
@@ -496,7 +505,7 @@ def _run(
     statements: Statements,
     first_ids: dict[str, int],
     bulk_load: bool,
-    encoded: dict[str, bytes],
+    encoded: dict[str, list[bytes]],
 ) -> None:
     """Send every statement of a batch, without committing."""
     with connection.cursor() as cursor:
@@ -510,7 +519,7 @@ def _run(
             table, columns = target
             try:
                 payload = encoded.get(sql)
-                data = bulk.MemoryFile(payload if payload is not None else bulk.encode(rows))
+                data = bulk.MemoryFile(payload if payload is not None else bulk.encode_pieces(rows))
             except OSError as error:
                 raise _LoadUnavailable(f"memfd_create: {error}") from error
             cursor.execute("SET @siem_id = %s", (first_ids[sql] - 1,))

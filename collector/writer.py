@@ -51,7 +51,7 @@ class Prepared(NamedTuple):
     batch: list[Received]
     sightings: list[Sighting]
     statements: db.Statements
-    encoded: dict[str, bytes]  # the log tables' rows as LOAD DATA text
+    encoded: dict[str, list[bytes]]  # the log tables' rows as LOAD DATA text
     rows_again: Callable[[], dict[str, list[tuple]]]
     dns: list[DnsQuery]  # the batch's DNS queries, named and numbered by the writer
     held: list[Received]  # DNS lines of queries waiting for their outcome: the next batch's first
@@ -72,6 +72,7 @@ def prepare(
     ports, macs = count_ports_and_macs(rows.packetfilter)
     messages = count_messages(rows.messages)
     counts = count_rows(rows.packetfilter)
+    values = batch_values(rows.packetfilter)
     statements = [
         (db.PACKETFILTER_PENDING, pending_hours(counts)),
         (db.MESSAGES, rows.messages),
@@ -83,11 +84,11 @@ def prepare(
         (db.PACKETFILTER_MACS, macs),
         (db.ADDRWATCH, rows.addrwatch),
     ]
+    sightings = rows.sightings
+    del rows  # the statements hold the log tables' rows alone: each table's are freed once they are text
     encoded = db.encode_bulk(statements)
-    lean = [(sql, db.RowCount(len(rows)) if sql in encoded else rows) for sql, rows in statements]
     again = partial(_rows_again, batch, settings, dns)
-    values = batch_values(rows.packetfilter)
-    return Prepared(batch, rows.sightings, lean, encoded, again, joined.queries, held, joined.unjoined, values)
+    return Prepared(batch, sightings, statements, encoded, again, joined.queries, held, joined.unjoined, values)
 
 
 def _parse(

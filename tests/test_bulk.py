@@ -212,7 +212,7 @@ def test_a_prepared_batch_parsed_again_gives_the_rows_it_loaded() -> None:
         collector_db.ADDRWATCH: 1,
     }, "the DNS lines are stored as their query, not as messages"
     for sql, rows in again.items():
-        assert encode(rows) == prepared.encoded[sql]
+        assert encode(rows) == b"".join(prepared.encoded[sql])
         assert len(dict(prepared.statements)[sql]) == len(rows)
 
 
