@@ -433,12 +433,30 @@ def devices() -> dict[str, Any]:
 SEVERITY_NAME = "ELT(severity + 1, 'emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')"
 
 
+# A text filter reads messages one by one (LIKE '%text%'); over weeks that is millions of them. The
+# Logs panels therefore search about this many of the newest messages of the range (the API's default
+# budget per request, SIEM_API_SEARCH_ROWS) and say where they stopped.
+SEARCH_MESSAGES = 50_000
+# The start of what a text search reads: the range's start, or the newest whole hour from which on the
+# range holds SEARCH_MESSAGES messages (the hourly counts tell); one row, so MariaDB reads it first and
+# uses it as a bound on the time-ordered key.
+SEARCHED = (
+    "(SELECT IF(${filter:sqlstring} = '', $__timeFrom(), GREATEST($__timeFrom(), COALESCE(MAX(hour), $__timeFrom())))"
+    " AS since FROM (SELECT timestamp AS hour, SUM(SUM(messages)) OVER (ORDER BY timestamp DESC) AS newer"
+    f" FROM {MESSAGE_HOURLY} WHERE timestamp >= FROM_UNIXTIME($__unixEpochFrom() DIV 3600 * 3600)"
+    f" AND timestamp < $__timeTo() GROUP BY timestamp) AS hours WHERE newer >= {SEARCH_MESSAGES}) AS searched"
+)
+CUT = "searched.since > $__timeFrom()"  # the search stopped short of the range's start
+SEARCHED_FROM = "CONCAT(' (searched from ', DATE_FORMAT(searched.since, '%Y-%m-%d %H:%i'), ' UTC)')"
+
+
 def logs() -> dict[str, Any]:
     """Messages per host, severity and program, the recent warnings, and a text search."""
     where = (
         f"$__timeFilter(timestamp) AND {var_in('host', 'host')}"
         " AND message LIKE CONCAT('%', ${filter:sqlstring}, '%')"
     )
+    searched = f"{SEARCHED} JOIN messages ON messages.timestamp >= searched.since WHERE {where}"
     variables = [
         query_variable(
             "host", "Host", f"SELECT DISTINCT host FROM {MESSAGE_COUNTS} WHERE $__timeFilter(timestamp) ORDER BY 1"
@@ -446,35 +464,47 @@ def logs() -> dict[str, Any]:
         text_variable(
             "filter",
             "Text contains",
-            "Reads every message in the time range: over weeks that takes seconds. Narrow the range to search faster.",
+            f"Searches about the newest {SEARCH_MESSAGES:,} messages of the time range; the panels say where they"
+            " stopped. Narrow the range to search older messages, or page through them with the API.",
         ),
     ]
 
     def over_time(title: str, metric: str) -> dict:
-        # Without a text filter the counts answer; with one, only the messages can.
+        # Without a text filter the counts answer; with one, only the messages can, from where the search starts.
         counted = f"$__timeFilter(timestamp) AND {var_in('host', 'host')} AND ${{filter:sqlstring}} = ''"
         sql = (
-            counted_messages(metric, counted)
-            + f" UNION ALL SELECT $__timeGroupAlias(timestamp, $__interval), {metric} AS metric, COUNT(*) AS value"
-            f" FROM messages WHERE {where} AND ${{filter:sqlstring}} <> '' GROUP BY 1, 2 ORDER BY 1"
+            counted_messages(metric, counted) + " UNION ALL SELECT $__timeGroupAlias(timestamp, $__interval),"
+            f" CONCAT({metric}, IF({CUT}, {SEARCHED_FROM}, '')) AS metric, COUNT(*) AS value"
+            f" FROM {searched} AND ${{filter:sqlstring}} <> '' GROUP BY 1, 2 ORDER BY 1"
         )
         return timeseries(title, sql, width=8, min_interval=COUNTS_RESOLUTION)
 
     columns = f"timestamp AS time, host, program, {SEVERITY_NAME} AS severity, message"
+
+    def newest(condition: str, limit: int) -> str:
+        # A last row says where the search stopped: shown only when what was searched held fewer than a page.
+        return (
+            f"SELECT time, host, program, severity, message FROM ((SELECT {columns}, id FROM {searched}{condition}"
+            f" ORDER BY timestamp DESC, id DESC LIMIT {limit}) UNION ALL (SELECT searched.since, '', '', '',"
+            " CONCAT('Older messages of the range not searched: the text search stopped at ',"
+            " DATE_FORMAT(searched.since, '%Y-%m-%d %H:%i'), ' UTC. Narrow the time range to search them.'), 0"
+            f" FROM {SEARCHED} WHERE {CUT})) AS shown ORDER BY time DESC, id DESC LIMIT {limit}"
+        )
+
     panels = [
         over_time("Messages by host", "host"),
         over_time("By severity", SEVERITY_NAME),
         over_time("By program", "COALESCE(NULLIF(program, ''), '-')"),
         table(
             "Warnings and errors",
-            f"SELECT {columns} FROM messages WHERE {where} AND severity <= 4 ORDER BY timestamp DESC LIMIT 100",
+            newest(" AND severity <= 4", 100),
             "Severity warning or worse.",
             width=24,
             height=8,
         ),
         table(
             "Messages",
-            f"SELECT {columns} FROM messages WHERE {where} ORDER BY timestamp DESC, id DESC LIMIT 200",
+            newest("", 200),
             "Newest first; narrow with the Host and Text filters.",
             width=24,
             height=12,
