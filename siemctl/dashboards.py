@@ -434,20 +434,12 @@ SEVERITY_NAME = "ELT(severity + 1, 'emerg', 'alert', 'crit', 'err', 'warning', '
 
 
 # A text filter reads messages one by one (LIKE '%text%'); over weeks that is millions of them. The
-# Logs panels therefore search about this many of the newest messages of the range (the API's default
-# budget per request, SIEM_API_SEARCH_ROWS) and say where they stopped.
-SEARCH_MESSAGES = 50_000
-# The start of what a text search reads: the range's start, or the newest whole hour from which on the
-# range holds SEARCH_MESSAGES messages (the hourly counts tell); one row, so MariaDB reads it first and
-# uses it as a bound on the time-ordered key.
-SEARCHED = (
-    "(SELECT IF(${filter:sqlstring} = '', $__timeFrom(), GREATEST($__timeFrom(), COALESCE(MAX(hour), $__timeFrom())))"
-    " AS since FROM (SELECT timestamp AS hour, SUM(SUM(messages)) OVER (ORDER BY timestamp DESC) AS newer"
-    f" FROM {MESSAGE_HOURLY} WHERE timestamp >= FROM_UNIXTIME($__unixEpochFrom() DIV 3600 * 3600)"
-    f" AND timestamp < $__timeTo() GROUP BY timestamp) AS hours WHERE newer >= {SEARCH_MESSAGES}) AS searched"
-)
-CUT = "searched.since > $__timeFrom()"  # the search stopped short of the range's start
-SEARCHED_FROM = "CONCAT(' (searched from ', DATE_FORMAT(searched.since, '%Y-%m-%d %H:%i'), ' UTC)')"
+# Logs panels therefore search the last SEARCH_HOURS of the range and say so when that cut it short.
+# The bound is a constant, so MariaDB reads only that stretch of the time-ordered key.
+SEARCH_HOURS = 6
+SINCE = f"GREATEST($__timeFrom(), FROM_UNIXTIME($__unixEpochTo() - {SEARCH_HOURS * 3600}))"
+CUT = f"FROM_UNIXTIME($__unixEpochTo() - {SEARCH_HOURS * 3600}) > $__timeFrom()"  # the range is longer
+SEARCHED_FROM = f"CONCAT(' (searched from ', DATE_FORMAT({SINCE}, '%Y-%m-%d %H:%i'), ' UTC)')"
 
 
 def logs() -> dict[str, Any]:
@@ -456,7 +448,6 @@ def logs() -> dict[str, Any]:
         f"$__timeFilter(timestamp) AND {var_in('host', 'host')}"
         " AND message LIKE CONCAT('%', ${filter:sqlstring}, '%')"
     )
-    searched = f"{SEARCHED} JOIN messages ON messages.timestamp >= searched.since WHERE {where}"
     variables = [
         query_variable(
             "host", "Host", f"SELECT DISTINCT host FROM {MESSAGE_COUNTS} WHERE $__timeFilter(timestamp) ORDER BY 1"
@@ -464,8 +455,8 @@ def logs() -> dict[str, Any]:
         text_variable(
             "filter",
             "Text contains",
-            f"Searches about the newest {SEARCH_MESSAGES:,} messages of the time range; the panels say where they"
-            " stopped. Narrow the range to search older messages, or page through them with the API.",
+            f"Searches the last {SEARCH_HOURS} hours of the time range; the panels say when that cut it short."
+            " Narrow or move the range to search older messages, or page through them with the API.",
         ),
     ]
 
@@ -474,21 +465,23 @@ def logs() -> dict[str, Any]:
         counted = f"$__timeFilter(timestamp) AND {var_in('host', 'host')} AND ${{filter:sqlstring}} = ''"
         sql = (
             counted_messages(metric, counted) + " UNION ALL SELECT $__timeGroupAlias(timestamp, $__interval),"
-            f" CONCAT({metric}, IF({CUT}, {SEARCHED_FROM}, '')) AS metric, COUNT(*) AS value"
-            f" FROM {searched} AND ${{filter:sqlstring}} <> '' GROUP BY 1, 2 ORDER BY 1"
+            f" CONCAT({metric}, IF({CUT}, {SEARCHED_FROM}, '')) AS metric, COUNT(*) AS value FROM messages"
+            f" WHERE {where} AND timestamp >= {SINCE} AND ${{filter:sqlstring}} <> '' GROUP BY 1, 2 ORDER BY 1"
         )
         return timeseries(title, sql, width=8, min_interval=COUNTS_RESOLUTION)
 
     columns = f"timestamp AS time, host, program, {SEVERITY_NAME} AS severity, message"
 
     def newest(condition: str, limit: int) -> str:
-        # A last row says where the search stopped: shown only when what was searched held fewer than a page.
+        # A last row says where a text search stopped: shown only when what it searched held fewer than a page.
         return (
-            f"SELECT time, host, program, severity, message FROM ((SELECT {columns}, id FROM {searched}{condition}"
-            f" ORDER BY timestamp DESC, id DESC LIMIT {limit}) UNION ALL (SELECT searched.since, '', '', '',"
+            f"SELECT time, host, program, severity, message FROM ((SELECT {columns}, id FROM messages"
+            f" WHERE {where}{condition} AND timestamp >= IF(${{filter:sqlstring}} = '', $__timeFrom(), {SINCE})"
+            f" ORDER BY timestamp DESC, id DESC LIMIT {limit}) UNION ALL (SELECT {SINCE}, '', '', '',"
             " CONCAT('Older messages of the range not searched: the text search stopped at ',"
-            " DATE_FORMAT(searched.since, '%Y-%m-%d %H:%i'), ' UTC. Narrow the time range to search them.'), 0"
-            f" FROM {SEARCHED} WHERE {CUT})) AS shown ORDER BY time DESC, id DESC LIMIT {limit}"
+            f" DATE_FORMAT({SINCE}, '%Y-%m-%d %H:%i'), ' UTC. Narrow or move the time range to search them.'), 0"
+            f" FROM DUAL WHERE ${{filter:sqlstring}} <> '' AND {CUT})) AS shown ORDER BY time DESC, id DESC"
+            f" LIMIT {limit}"
         )
 
     panels = [

@@ -1,4 +1,4 @@
-"""The Logs text filter searches about the newest SEARCH_MESSAGES messages of the range and says where it stopped."""
+"""The Logs text filter searches the last SEARCH_HOURS of the time range and says when that cut it short."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -6,34 +6,32 @@ from datetime import UTC, datetime, timedelta
 import pymysql
 import pytest
 
-from siemctl.dashboards import SEARCH_MESSAGES
+from siemctl.dashboards import SEARCH_HOURS
 from siemctl.macros import expand
 from tests.conftest import DERIVED_TABLES, TABLES, wait_for
 from tests.servers import CollectorProcess, MariaDBServer, collector_env, lf_framed, send_tcp
 from tests.test_dashboards import LOADED, variables_of
 
 HOUR = timedelta(hours=1)
-NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0, tzinfo=None) - timedelta(minutes=30)
-FIRST = NOW.replace(minute=0) - 3 * HOUR  # three whole hours of messages before NOW's hour, a few in it
-PER_HOUR = SEARCH_MESSAGES // 2 + 5_000  # the newest two hours and a half hold more than the search reads
+NOW = datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None) - timedelta(minutes=5)
+FIRST = NOW - (SEARCH_HOURS + 3) * HOUR  # three hours more than a search reads
+PER_HOUR = 600
 NEEDLE = "needle-x'7"  # with a quote: the filter is SQL-escaped as Grafana does it
 
 
 def lines() -> list[bytes]:
-    """PER_HOUR messages an hour over three hours, then 100 in NOW's hour; a needle every 1,000 messages."""
+    """PER_HOUR messages an hour from FIRST to NOW; every 50th holds the needle."""
     out = []
-    for hour in range(4):
-        count = PER_HOUR if hour < 3 else 100
-        for number in range(count):
-            moment = FIRST + hour * HOUR + timedelta(seconds=number * 3000 // count)
-            text = f"{NEEDLE} in message {hour}-{number}" if number % 1000 == 7 else f"daemon message {hour}-{number}"
-            out.append(f"<14>{moment.strftime('%b %e %H:%M:%S')} nas app: {text}".encode())
+    for number in range((SEARCH_HOURS + 3) * PER_HOUR):
+        moment = FIRST + timedelta(seconds=number * 3600 // PER_HOUR)
+        text = f"{NEEDLE} in message {number}" if number % 50 == 7 else f"daemon message {number}"
+        out.append(f"<14>{moment.strftime('%b %e %H:%M:%S')} nas app: {text}".encode())
     return out
 
 
 @pytest.fixture(scope="module")
 def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    """The read-only account over three busy hours of messages the real collector stored."""
+    """The read-only account over hours of messages the real collector stored."""
     root = mariadb.connect("siem")
     with root.cursor() as cursor:
         for table in (*TABLES, *DERIVED_TABLES):
@@ -42,7 +40,7 @@ def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pyt
     collector = CollectorProcess(collector_env(db_env, base / "spool"), base / "collector.log").start()
     sent = lines()
     send_tcp(collector.port, lf_framed(*sent))
-    assert wait_for(root, "SELECT COUNT(*) FROM messages", len(sent), timeout=120) == len(sent)
+    assert wait_for(root, "SELECT COUNT(*) FROM messages", len(sent)) == len(sent)
     assert collector.stop() == 0
     root.close()
     connection = mariadb.connect(
@@ -80,10 +78,10 @@ def raw(connection: pymysql.connections.Connection, since: datetime, until: date
 
 
 WHOLE = (FIRST - HOUR, NOW + HOUR)
-SEARCH_START = FIRST + HOUR  # the newest whole hour from which on the range holds SEARCH_MESSAGES messages
+SEARCH_START = WHOLE[1] - SEARCH_HOURS * HOUR
 
 
-def test_a_long_range_is_searched_from_where_the_newest_messages_fill_the_budget(
+def test_a_long_range_is_searched_from_its_last_hours(
     reader: pymysql.connections.Connection,
 ) -> None:
     """Messages: every match from the search's start on, newest first, then a row saying where it stopped."""
@@ -106,8 +104,8 @@ def test_charts_count_what_was_searched_and_name_where_it_started(reader: pymysq
 
 
 def test_a_range_within_the_budget_is_searched_whole(reader: pymysql.connections.Connection) -> None:
-    """Two hours hold fewer messages than the search reads: every match, no cut, no marker."""
-    start, end = NOW - 2 * HOUR, NOW + HOUR
+    """A range no longer than the search: every match, no cut, no marker."""
+    start, end = NOW - (SEARCH_HOURS - 1) * HOUR, NOW + HOUR
     rows = run(reader, "Messages", start, end, NEEDLE)
     assert [(row[0], row[4]) for row in rows] == raw(reader, start, end)
     chart = run(reader, "Messages by host", start, end, NEEDLE)
