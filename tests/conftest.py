@@ -46,13 +46,26 @@ def db_env(mariadb: MariaDBServer) -> dict[str, str]:
     )
 
 
+def empty_tables(connection: pymysql.connections.Connection) -> None:
+    """Empty the log tables and everything derived from them."""
+    with connection.cursor() as cursor:
+        for table in TABLES + DERIVED_TABLES:
+            cursor.execute(f"TRUNCATE TABLE {table}")
+
+
+def grafana_reader(mariadb: MariaDBServer, db_env: dict[str, str]) -> pymysql.connections.Connection:
+    """The read-only account, connected as Grafana's data source connects (UTC)."""
+    return mariadb.connect(
+        "siem", user="siem_reader", password=db_env["SIEM_READER_PASSWORD"], init_command="SET time_zone = '+00:00'"
+    )
+
+
 @pytest.fixture
 def db(mariadb: MariaDBServer, db_env: dict[str, str]) -> Iterator[pymysql.connections.Connection]:
     """A root connection to the emptied siem database."""
     connection = mariadb.connect("siem")
+    empty_tables(connection)
     with connection.cursor() as cursor:
-        for table in TABLES + DERIVED_TABLES:
-            cursor.execute(f"TRUNCATE TABLE {table}")
         # days split off or dropped by an earlier test start over as on a fresh install
         cursor.execute(
             "SELECT DISTINCT table_name FROM information_schema.partitions WHERE table_schema = 'siem'"

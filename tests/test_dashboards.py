@@ -13,7 +13,7 @@ import yaml
 from collector.rankings import rank_hours
 from siemctl import dashboards
 from siemctl.macros import ALL, expand
-from tests.conftest import API_TOKEN, DERIVED_TABLES, TABLES, wait_for
+from tests.conftest import API_TOKEN, empty_tables, grafana_reader, wait_for
 from tests.grafana_types import grafana_fields
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, collector_env, lf_framed, send_tcp
 
@@ -81,9 +81,7 @@ def demo_lines() -> list[bytes]:
 def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """The read-only account, over data the real collector stored from the demo lines."""
     root = mariadb.connect("siem")
-    with root.cursor() as cursor:
-        for table in (*TABLES, *DERIVED_TABLES):
-            cursor.execute(f"TRUNCATE TABLE {table}")
+    empty_tables(root)
     base = tmp_path_factory.mktemp("dashboards")
     env = collector_env(db_env, base / "spool", SIEM_FLUSH_SECONDS="0.1")
     collector = CollectorProcess(env, base / "collector.log").start()
@@ -99,9 +97,7 @@ def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pyt
             cursor.execute(f"SELECT COUNT(DISTINCT timestamp) FROM {table}")
             assert cursor.fetchone()[0] >= 1, f"the packets of days ago fill whole days of {table}"
     root.close()
-    connection = mariadb.connect(
-        "siem", user="siem_reader", password=db_env["SIEM_READER_PASSWORD"], init_command="SET time_zone = '+00:00'"
-    )
+    connection = grafana_reader(mariadb, db_env)
     yield connection
     connection.close()
 
@@ -297,10 +293,12 @@ def test_macro_expansion_matches_grafana() -> None:
     assert expand("LIKE ${f:sqlstring}", start, end, values={"f": "x'y"}) == "LIKE 'x''y'"
 
 
-def panel_sql(board: str, title: str, start: datetime, end: datetime) -> str:
-    """One panel's query as Grafana sends it for this range, every variable at All."""
+def panel_sql(board: str, title: str, start: datetime, end: datetime, values: dict[str, object] | None = None) -> str:
+    """One panel's query as Grafana sends it for this range, every variable at All unless given in `values`."""
     panel = next(panel for panel in LOADED[board]["panels"] if panel["title"] == title)
-    return expand(panel["targets"][0]["rawSql"], start, end, interval=300, definitions=variables_of(LOADED[board]))
+    return expand(
+        panel["targets"][0]["rawSql"], start, end, interval=300, values=values, definitions=variables_of(LOADED[board])
+    )
 
 
 # Ranges that start and end inside an hour, span several whole hours or days, or fit inside one hour.

@@ -11,7 +11,7 @@ import pytest
 from collector.rankings import rank_hours
 from common.store import DAY, HOUR, floor_time
 from siemctl.macros import expand
-from tests.conftest import API_TOKEN, fetch, wait_for
+from tests.conftest import API_TOKEN, fetch, grafana_reader, wait_for
 from tests.servers import CollectorProcess, free_port, octet_counted, send_tcp
 from tests.test_dashboards import LOADED, run, variables_of
 
@@ -132,8 +132,7 @@ def deliver(collector: CollectorProcess, db: pymysql.connections.Connection, lin
 @pytest.fixture
 def reader(mariadb, db_env):  # noqa: ANN001, ANN201
     """The read-only account, as Grafana uses it."""
-    connection = mariadb.connect("siem", user="siem_reader", password=db_env["SIEM_READER_PASSWORD"],
-                                 init_command="SET time_zone = '+00:00'")  # fmt: skip
+    connection = grafana_reader(mariadb, db_env)
     yield connection
     connection.close()
 

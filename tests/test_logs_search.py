@@ -7,10 +7,9 @@ import pymysql
 import pytest
 
 from siemctl.dashboards import SEARCH_HOURS
-from siemctl.macros import expand
-from tests.conftest import DERIVED_TABLES, TABLES, wait_for
+from tests.conftest import empty_tables, grafana_reader, wait_for
 from tests.servers import CollectorProcess, MariaDBServer, collector_env, lf_framed, send_tcp
-from tests.test_dashboards import LOADED, variables_of
+from tests.test_dashboards import panel_sql
 
 HOUR = timedelta(hours=1)
 NOW = datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None) - timedelta(minutes=5)
@@ -33,9 +32,7 @@ def lines() -> list[bytes]:
 def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """The read-only account over hours of messages the real collector stored."""
     root = mariadb.connect("siem")
-    with root.cursor() as cursor:
-        for table in (*TABLES, *DERIVED_TABLES):
-            cursor.execute(f"TRUNCATE TABLE {table}")
+    empty_tables(root)
     base = tmp_path_factory.mktemp("logs-search")
     collector = CollectorProcess(collector_env(db_env, base / "spool"), base / "collector.log").start()
     sent = lines()
@@ -43,24 +40,14 @@ def reader(mariadb: MariaDBServer, db_env: dict[str, str], tmp_path_factory: pyt
     assert wait_for(root, "SELECT COUNT(*) FROM messages", len(sent)) == len(sent)
     assert collector.stop() == 0
     root.close()
-    connection = mariadb.connect(
-        "siem", user="siem_reader", password=db_env["SIEM_READER_PASSWORD"], init_command="SET time_zone = '+00:00'"
-    )
+    connection = grafana_reader(mariadb, db_env)
     yield connection
     connection.close()
 
 
 def run(connection: pymysql.connections.Connection, title: str, start: datetime, end: datetime, text: str) -> list:
     """A Logs panel's rows for the range and text filter, as Grafana would ask."""
-    panel = next(panel for panel in LOADED["logs"]["panels"] if panel["title"] == title)
-    sql = expand(
-        panel["targets"][0]["rawSql"],
-        start.replace(tzinfo=UTC),
-        end.replace(tzinfo=UTC),
-        interval=300,
-        values={"filter": text},
-        definitions=variables_of(LOADED["logs"]),
-    )
+    sql = panel_sql("logs", title, start.replace(tzinfo=UTC), end.replace(tzinfo=UTC), values={"filter": text})
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return list(cursor.fetchall())
