@@ -37,11 +37,6 @@ _TEXT_ONLY = frozenset({str})
 CHUNK_ROWS = 1000  # rows encoded at a time: a batch's text is made without a second copy of the batch in hand
 
 
-def encode(rows: list[tuple]) -> bytes:
-    """Tab-separated lines, one per row, UTF-8: `encode_pieces` joined."""
-    return b"".join(encode_pieces(rows))
-
-
 def encode_pieces(rows: list[tuple]) -> list[bytes]:
     """The rows' LOAD DATA text in pieces of CHUNK_ROWS rows, so a big batch never holds its text twice over."""
     texts = Memo(_as_is, {None: _NULL})  # True and 1 share a key and a text, as False and 0 do

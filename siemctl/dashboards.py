@@ -439,7 +439,8 @@ SEVERITY_NAME = "ELT(severity + 1, 'emerg', 'alert', 'crit', 'err', 'warning', '
 SEARCH_HOURS = 6
 SINCE = f"GREATEST($__timeFrom(), FROM_UNIXTIME($__unixEpochTo() - {SEARCH_HOURS * 3600}))"
 CUT = f"FROM_UNIXTIME($__unixEpochTo() - {SEARCH_HOURS * 3600}) > $__timeFrom()"  # the range is longer
-SEARCHED_FROM = f"CONCAT(' (searched from ', DATE_FORMAT({SINCE}, '%Y-%m-%d %H:%i'), ' UTC)')"
+STOPPED_AT = f"DATE_FORMAT({SINCE}, '%Y-%m-%d %H:%i')"
+SEARCHED_FROM = f"CONCAT(' (searched from ', {STOPPED_AT}, ' UTC)')"
 
 
 def logs() -> dict[str, Any]:
@@ -479,7 +480,7 @@ def logs() -> dict[str, Any]:
             f" WHERE {where}{condition} AND timestamp >= IF(${{filter:sqlstring}} = '', $__timeFrom(), {SINCE})"
             f" ORDER BY timestamp DESC, id DESC LIMIT {limit}) UNION ALL (SELECT {SINCE}, '', '', '',"
             " CONCAT('Older messages of the range not searched: the text search stopped at ',"
-            f" DATE_FORMAT({SINCE}, '%Y-%m-%d %H:%i'), ' UTC. Narrow or move the time range to search them.'), 0"
+            f" {STOPPED_AT}, ' UTC. Narrow or move the time range to search them.'), 0"
             f" FROM DUAL WHERE ${{filter:sqlstring}} <> '' AND {CUT})) AS shown ORDER BY time DESC, id DESC"
             f" LIMIT {limit}"
         )
