@@ -26,7 +26,7 @@ from collector import partitions
 from collector.dnsrows import DNS_COLUMNS, dns_counts
 from collector.rankings import rank_hours
 from collector.retention import storage_sizes
-from collector.rows import by_hour, count_messages, count_ports_and_macs, count_rows, pending_hours
+from collector.rows import by_day, by_hour, count_messages, count_ports_and_macs, count_rows, pending_hours
 from common.store import DAY, floor_time
 from siemctl import dashboards
 from siemctl.macros import expand
@@ -66,6 +66,23 @@ def make_days(server: MariaDBServer) -> None:
     for table in ("packetfilter", "messages", "addrwatch", "dns_queries"):
         partitions.maintain(connection, table, floor_time(NOW, DAY), None, first_day=floor_time(START, DAY))
     connection.close()
+
+
+def _count(cursor: object, table: str, rows: list[tuple]) -> None:
+    """The rollups the collector keeps with every batch; the fill keeps them with the same functions."""
+    if table == "packetfilter":
+        ports, by_mac = count_ports_and_macs(rows)
+        counted = count_rows(rows)
+        cursor.executemany(collector_db.PACKETFILTER_PENDING, pending_hours(counted))
+        cursor.executemany(collector_db.PACKETFILTER_COUNTS, counted)
+        cursor.executemany(collector_db.PACKETFILTER_PORTS, ports)
+        cursor.executemany(collector_db.PACKETFILTER_MACS, by_mac)
+        cursor.executemany(collector_db.PARSED_DAILY, by_day("packetfilter", counted))
+    else:
+        messages = count_messages(rows)
+        cursor.executemany(collector_db.MESSAGES_COUNTS, messages)
+        cursor.executemany(collector_db.MESSAGES_HOURLY, by_hour(messages))
+        cursor.executemany(collector_db.MESSAGES_DAILY, by_day("messages", messages))
 
 
 def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
@@ -132,18 +149,7 @@ def fill(server: MariaDBServer, work: Path) -> dict[str, int]:
                        " msgid, structured_data, message, truncated"}[table]  # fmt: skip
             with connection.cursor() as cursor:
                 _load_numbered(cursor, path, table, columns)
-                # the collector keeps the rollups with every batch; so does the fill, with the same functions
-                if table == "packetfilter":
-                    ports, by_mac = count_ports_and_macs(rows)
-                    counted = count_rows(rows)
-                    cursor.executemany(collector_db.PACKETFILTER_PENDING, pending_hours(counted))
-                    cursor.executemany(collector_db.PACKETFILTER_COUNTS, counted)
-                    cursor.executemany(collector_db.PACKETFILTER_PORTS, ports)
-                    cursor.executemany(collector_db.PACKETFILTER_MACS, by_mac)
-                else:
-                    messages = count_messages(rows)
-                    cursor.executemany(collector_db.MESSAGES_COUNTS, messages)
-                    cursor.executemany(collector_db.MESSAGES_HOURLY, by_hour(messages))
+                _count(cursor, table, rows)
             print(f"\r{table}: {min(total, start + chunk)}/{total}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
     counts["dns_queries"], began = fill_dns(connection, work, rng, macs[:DNS_DEVICES]), time.monotonic()
@@ -210,6 +216,7 @@ def fill_dns(connection: pymysql.connections.Connection, work: Path, rng: random
             cursor.executemany(collector_db.DNS_DEVICE_HOURLY, counts.device_hourly)
             cursor.executemany(collector_db.DNS_DOMAIN_DAILY, counts.domain_daily)
             cursor.executemany(collector_db.DNS_DEVICE_DOMAINS, counts.spans)
+            cursor.executemany(collector_db.PARSED_DAILY, by_day("dns_queries", counts.device_hourly))
         print(f"\rdns_queries: {min(DNS_QUERIES, start + chunk)}/{DNS_QUERIES}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return DNS_QUERIES

@@ -106,12 +106,20 @@ DNS_DEVICE_DOMAINS = _insert(
     "queries = queries + VALUES(queries), blocked = blocked + VALUES(blocked)",
 )
 DNS_DOMAINS = _insert("dns_domains", ("id", "name"))
+
+
+DAILY_TOTALS = _insert("daily_totals", ("timestamp", "log_table", "total"), "total = total + VALUES(total)")
+# Each part of a batch adds its own tables' days, as its own statement (the comment tells them apart).
+# Last in their part: after the counts, whose row locks a backfill of the totals from them waits on.
+MESSAGES_DAILY = DAILY_TOTALS + " /* messages */"
+PARSED_DAILY = DAILY_TOTALS + " /* packetfilter, dns_queries */"
+DAILY = frozenset({MESSAGES_DAILY, PARSED_DAILY})
 ROW_IDS = _insert("row_ids", ("log_table", "next_id"), "next_id = GREATEST(next_id, VALUES(next_id))")
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
 # A batch is stored in two parts at the same time, each in its own transaction on its own
 # connection: the messages with their counts, and everything parsed from them with theirs.
-MESSAGE_PART = frozenset({MESSAGES, MESSAGES_COUNTS, MESSAGES_HOURLY})
+MESSAGE_PART = frozenset({MESSAGES, MESSAGES_COUNTS, MESSAGES_HOURLY, MESSAGES_DAILY})
 
 # Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE.
 _BULK = {
@@ -278,6 +286,7 @@ class RowIds:
     def __init__(self) -> None:
         self._next: dict[str, int] = {}
         self.counting = False  # row_ids is there: each batch stores its tables' next ids with its rows
+        self.totals = False  # daily_totals is there: each batch adds its rows per day to it
 
     def load(self, connection: pymysql.connections.Connection) -> bool:
         """Continue after the ids stored (on every connect: the upgrade may have raised a counter).
@@ -289,6 +298,7 @@ class RowIds:
         """
         counters = _counters(connection)
         self.counting = counters is not None
+        self.totals = _there(connection, "daily_totals")
         dns = True
         for sql, (table, _) in _BULK.items():
             try:
@@ -319,6 +329,16 @@ class RowIds:
                 self._next[sql] += len(rows)
         return first
 
+    def present(self, connection: pymysql.connections.Connection, statements: Statements) -> Statements:
+        """The statements less the daily totals while daily_totals is missing (looked for with each batch till then).
+
+        The upgrade that adds it sets each day's totals from the counts, so batches stored
+        before the collector finds it are counted there.
+        """
+        if not self.totals:
+            self.totals = _there(connection, "daily_totals")
+        return statements if self.totals else [(sql, rows) for sql, rows in statements if sql not in DAILY]
+
     def counters(
         self, connection: pymysql.connections.Connection, statements: Statements, first: dict[str, int]
     ) -> Statements:
@@ -342,6 +362,17 @@ def _counters(connection: pymysql.connections.Connection) -> dict[str, int] | No
         if _missing_table(error):
             return None
         raise
+
+
+def _there(connection: pymysql.connections.Connection, table: str) -> bool:
+    """Whether a table exists and this account may use it (a database from before it: not yet)."""
+    try:
+        _query(connection, f"SELECT 1 FROM `{table}` LIMIT 0")
+    except DatabaseDown as error:
+        if _missing_table(error):
+            return False
+        raise
+    return True
 
 
 def _missing_table(error: DatabaseDown) -> bool:
@@ -416,7 +447,7 @@ def store(
     `encoded`) are made again by `rows_again` if the INSERT paths need them.
     """
     first_ids = ids.reserve(statements)
-    statements = [*statements, *ids.counters(connection, statements, first_ids)]
+    statements = [*ids.present(connection, statements), *ids.counters(connection, statements, first_ids)]
     attempts, attempt, retries = (bulk_available(), False), 0, 0
     while attempt < len(attempts):
         bulk_load = attempts[attempt]

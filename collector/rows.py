@@ -14,7 +14,7 @@ from collector.inventory import Sighting, is_local_network
 from collector.memo import Memo
 from collector.packetfilter import PacketFilterRecord, parse_packetfilter
 from collector.syslog import parse_syslog
-from common.store import FIVE_MINUTES, HOUR, floor_time
+from common.store import DAY, FIVE_MINUTES, HOUR, floor_time
 
 MESSAGE_COLUMNS = (
     "timestamp", "received", "host", "sender", "facility", "severity",
@@ -207,6 +207,15 @@ def count_messages(messages: list[tuple]) -> list[tuple]:
     buckets = _floors(columns[0], FIVE_MINUTES)
     counts = Counter(zip(buckets, columns[_MESSAGE_HOST], columns[_SEVERITY], programs, strict=True))
     return [(*key, number) for key, number in counts.items()]
+
+
+def by_day(table: str, counts: list[tuple]) -> list[tuple]:
+    """Fold rows of (time, key..., number) into (day, table, total): what daily_totals adds for a batch."""
+    days: Counter[datetime] = Counter()
+    floors = Memo(partial(floor_time, interval=DAY))
+    for moment, *_, number in counts:
+        days[floors[moment]] += number
+    return [(day, table, total) for day, total in days.items()]
 
 
 def by_hour(counts: list[tuple]) -> list[tuple]:

@@ -22,6 +22,7 @@ from collector.owners import AddressOwners
 from collector.rows import (
     Rows,
     build_rows,
+    by_day,
     by_hour,
     count_messages,
     count_ports_and_macs,
@@ -83,6 +84,8 @@ def prepare(
         (db.PACKETFILTER_PORTS, ports),
         (db.PACKETFILTER_MACS, macs),
         (db.ADDRWATCH, rows.addrwatch),
+        (db.MESSAGES_DAILY, by_day("messages", messages)),
+        (db.PARSED_DAILY, by_day("packetfilter", counts)),
     ]
     sightings = rows.sightings
     del rows  # the statements hold the log tables' rows alone: each table's are freed once they are text
@@ -319,6 +322,7 @@ class Writer(threading.Thread):
             (db.DNS_DEVICE_HOURLY, counts.device_hourly),
             (db.DNS_DOMAIN_DAILY, counts.domain_daily),
             (db.DNS_DEVICE_DOMAINS, counts.spans),
+            (db.PARSED_DAILY, by_day("dns_queries", counts.device_hourly)),
         ], new
 
     def _to_spool(self, prepared: Prepared, parts: tuple[str, ...]) -> None:

@@ -75,3 +75,21 @@ LEFT JOIN (
     SELECT timestamp AS day, SUM(packets) AS packets FROM packetfilter_top_daily WHERE field = 'src_ip' GROUP BY 1
 ) AS daily ON daily.day = hourly.day
 WHERE daily.packets IS NULL OR daily.packets <> hourly.packets;
+
+-- Each day's totals from the counts tables, which hold every row: set, not added, so a run while
+-- the collector writes (it adds to the same rows in the transaction that updates the counts) or
+-- a second run gives the same totals.
+INSERT INTO daily_totals (timestamp, log_table, total)
+SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), 'packetfilter', SUM(packets)
+FROM packetfilter_counts GROUP BY 1
+ON DUPLICATE KEY UPDATE total = VALUES(total);
+
+INSERT INTO daily_totals (timestamp, log_table, total)
+SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), 'messages', SUM(messages)
+FROM messages_hourly GROUP BY 1
+ON DUPLICATE KEY UPDATE total = VALUES(total);
+
+INSERT INTO daily_totals (timestamp, log_table, total)
+SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), 'dns_queries', SUM(queries)
+FROM dns_device_hourly GROUP BY 1
+ON DUPLICATE KEY UPDATE total = VALUES(total);

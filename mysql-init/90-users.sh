@@ -76,6 +76,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_ports_daily 
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_macs_daily TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.packetfilter_pending TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE ON \`${siem_db}\`.row_ids TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.daily_totals TO '${siem_collector_user}'@'%';
 GRANT SELECT ON \`${siem_db}\`.appliance TO '${siem_collector_user}'@'%';
 GRANT SELECT ON \`${siem_db}\`.disk_usage TO '${siem_collector_user}'@'%';
 GRANT EXECUTE ON PROCEDURE \`${siem_db}\`.siem_split_partition TO '${siem_collector_user}'@'%';

@@ -1,9 +1,10 @@
 """What the appliance holds: rows, time span and size per table, and the current ingest rate.
 
 COUNT(*) over tens of millions of rows takes seconds, so the big tables' row
-counts add up the collector's counts from the oldest stored row on, counting raw
-rows only in that first interval, and for messages the hourly counts from the
-first whole hour (DNS queries: the hourly counts per device).
+counts add up the collector's counts from the oldest stored row on: raw rows in
+that row's 5-minute interval (DNS queries: its hour), the finer counts up to its
+day's end, then the daily totals. Each of these is written with the rows, so the
+sum is exact.
 """
 
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ from fastapi import APIRouter
 
 from api.db import DbDep, query
 from api.models import Stats, TableStats
-from common.store import FIVE_MINUTES, HOUR, floor_time
+from common.store import DAY, FIVE_MINUTES, HOUR, floor_time
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -25,12 +26,16 @@ _SPANS = {
     "device_events": ("timestamp", "timestamp"),
     "dns_queries": ("timestamp", "timestamp"),
 }
-# big table -> its count column and counts tables, finest first: (table, interval); constants
-_COUNTED: dict[str, tuple[str, tuple[tuple[str, timedelta], ...]]] = {
-    "messages": ("messages", (("messages_counts", FIVE_MINUTES), ("messages_hourly", HOUR))),
-    "packetfilter": ("packets", (("packetfilter_counts", FIVE_MINUTES),)),
-    "dns_queries": ("queries", (("dns_device_hourly", HOUR),)),
+# big table -> the sums of its counts tables, finest first, with each one's interval; constants
+_COUNTED: dict[str, tuple[tuple[str, timedelta], ...]] = {
+    "messages": (
+        ("SELECT COALESCE(SUM(messages), 0) AS n FROM messages_counts WHERE TRUE", FIVE_MINUTES),
+        ("SELECT COALESCE(SUM(messages), 0) AS n FROM messages_hourly WHERE TRUE", HOUR),
+    ),
+    "packetfilter": (("SELECT COALESCE(SUM(packets), 0) AS n FROM packetfilter_counts WHERE TRUE", FIVE_MINUTES),),
+    "dns_queries": (("SELECT COALESCE(SUM(queries), 0) AS n FROM dns_device_hourly WHERE TRUE", HOUR),),
 }
+_DAILY = "SELECT COALESCE(SUM(total), 0) AS n FROM daily_totals WHERE log_table = %s"
 _SIZE = "SELECT COALESCE(SUM(disk_bytes), 0) AS bytes FROM disk_usage"  # on disk, after compression
 _RATE = "SELECT COUNT(*) AS n FROM messages WHERE timestamp >= UTC_TIMESTAMP() - INTERVAL 5 MINUTE"
 
@@ -56,16 +61,14 @@ def _counted_rows(db: DbDep, table: str, oldest: datetime | None) -> int:
     """Rows of a big table: raw rows in the oldest one's interval of the finest counts, then each counts table."""
     if oldest is None:
         return 0
-    column, tiers = _COUNTED[table]
-    start = floor_time(oldest, tiers[0][1]) + tiers[0][1]
+    tiers = [*((sql, [], interval) for sql, interval in _COUNTED[table]), (_DAILY, [table], DAY)]
+    start = floor_time(oldest, tiers[0][2]) + tiers[0][2]
     total = int(query(db, f"SELECT COUNT(*) AS n FROM {table} WHERE timestamp < %s", [start])[0]["n"])
-    for position, (counts, _) in enumerate(tiers):
-        coarser = tiers[position + 1][1] if position + 1 < len(tiers) else None
-        sql = f"SELECT COALESCE(SUM({column}), 0) AS n FROM {counts} WHERE timestamp >= %s"
-        if coarser is None:
-            total += int(query(db, sql, [start])[0]["n"])
-            break
+    for position, (sql, params, _) in enumerate(tiers):
+        if position + 1 == len(tiers):
+            return total + int(query(db, f"{sql} AND timestamp >= %s", [*params, start])[0]["n"])
+        coarser = tiers[position + 1][2]
         end = floor_time(start - timedelta(microseconds=1), coarser) + coarser  # the next whole interval
-        total += int(query(db, f"{sql} AND timestamp < %s", [start, end])[0]["n"])
+        total += int(query(db, f"{sql} AND timestamp >= %s AND timestamp < %s", [*params, start, end])[0]["n"])
         start = end
     return total

@@ -1,0 +1,84 @@
+"""daily_totals, which /stats adds up: each day's rows of each big log table, whatever order days arrive in."""
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+
+import pymysql
+
+from tests.conftest import fetch, wait_for
+from tests.servers import CollectorProcess, MariaDBServer, lf_framed, send_tcp
+from tests.test_dns_store import NOW, line, lookup
+from tests.test_retention import PACKET
+from tests.test_upgrade import passwords
+
+RAW = "SELECT DATE(timestamp) AS day, '{table}' AS log_table, COUNT(*) AS n FROM {table} GROUP BY 1"
+LOGGED = ("messages", "packetfilter", "dns_queries")
+
+
+def raw_days(db: pymysql.connections.Connection) -> dict[tuple, int]:
+    """Rows per UTC day and table, counted from the raw rows."""
+    rows = [row for table in LOGGED for row in fetch(db, RAW.format(table=table))]
+    return {(f"{row['day']:%Y-%m-%d}", row["log_table"]): row["n"] for row in rows}
+
+
+def totals(db: pymysql.connections.Connection) -> dict[tuple, int]:
+    """The same from daily_totals (days with nothing stored left out)."""
+    rows = fetch(db, "SELECT timestamp, log_table, total FROM daily_totals WHERE total > 0")
+    return {(f"{row['timestamp']:%Y-%m-%d}", row["log_table"]): row["total"] for row in rows}
+
+
+def hour_of_lines(start: int, rng: random.Random) -> list[bytes]:
+    """An hour's worth of a router's lines, `start` hours ago: messages, firewall drops, DNS lookups."""
+    moment = NOW - timedelta(hours=start)
+    lines = []
+    for i in range(20):
+        at = moment + timedelta(minutes=3 * i)
+        lines.append(line(at, f"{PACKET}", program="kernel"))
+        lines += lookup(at, f"192.168.1.{rng.randrange(2, 9)}", rng.choice(["a.example", "b.example"]))
+    return lines
+
+
+def send_hours(collector: CollectorProcess, hours: list[int], rng: random.Random) -> int:
+    """Send each hour as its own connection's burst; return how many DNS lookups went."""
+    for hour in hours:
+        send_tcp(collector.port, lf_framed(*hour_of_lines(hour, rng)))
+    return 20 * len(hours)
+
+
+def test_each_days_totals_equal_the_raw_rows_when_days_arrive_out_of_order_and_twice(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """Hours from four days across midnights, shuffled and some replayed: every day's total is its COUNT(*)."""
+    rng = random.Random(7)
+    collector = start_collector()
+    hours = [1, 2, 23, 24, 25, 47, 48, 80]
+    rng.shuffle(hours)
+    queries = send_hours(collector, hours + hours[:3], rng)
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", queries)
+    days = raw_days(db)
+    assert len({day for day, _ in days}) >= 4
+    assert totals(db) == days
+
+
+def test_an_upgrade_totals_the_days_stored_before_it_while_the_collector_runs(
+    start_collector: Callable[..., CollectorProcess],
+    db: pymysql.connections.Connection,
+    mariadb: MariaDBServer,
+    db_env: dict[str, str],
+) -> None:
+    """A database from before daily_totals: the collector stores on; db-init totals each day; a rerun keeps them."""
+    with db.cursor() as cursor:
+        cursor.execute("DROP TABLE daily_totals")
+    rng = random.Random(8)
+    collector = start_collector()
+    queries = send_hours(collector, [50, 2, 30], rng)
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", queries)
+    mariadb.init_database(**passwords(db_env))
+    assert totals(db) == raw_days(db), "the days stored before the upgrade"
+    queries += send_hours(collector, [1, 26], rng)
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", queries)
+    assert totals(db) == raw_days(db), "the collector adds to the table the upgrade made, without a restart"
+    mariadb.init_database(**passwords(db_env))
+    assert totals(db) == raw_days(db), "running the upgrade again changes nothing"
+    assert "Traceback" not in collector.output()
