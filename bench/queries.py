@@ -214,9 +214,10 @@ def fill_dns(connection: pymysql.connections.Connection, work: Path, rng: random
             _load_numbered(cursor, path, "dns_queries", names)
             cursor.executemany(collector_db.DNS_HOURLY, counts.hourly)
             cursor.executemany(collector_db.DNS_DEVICE_HOURLY, counts.device_hourly)
+            cursor.executemany(collector_db.DNS_DEVICE_DAILY, counts.device_daily)
             cursor.executemany(collector_db.DNS_DOMAIN_DAILY, counts.domain_daily)
             cursor.executemany(collector_db.DNS_DEVICE_DOMAINS, counts.spans)
-            cursor.executemany(collector_db.PARSED_DAILY, by_day("dns_queries", counts.device_hourly))
+            cursor.executemany(collector_db.PARSED_DAILY, by_day("dns_queries", counts.device_daily))
         print(f"\rdns_queries: {min(DNS_QUERIES, start + chunk)}/{DNS_QUERIES}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return DNS_QUERIES

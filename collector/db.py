@@ -96,6 +96,9 @@ DNS_HOURLY = _insert(
 DNS_DEVICE_HOURLY = _insert(
     "dns_device_hourly", ("timestamp", "host", "device", "outcome", "queries"), "queries = queries + VALUES(queries)"
 )
+DNS_DEVICE_DAILY = _insert(
+    "dns_device_daily", ("timestamp", "host", "device", "outcome", "queries"), "queries = queries + VALUES(queries)"
+)
 DNS_DOMAIN_DAILY = _insert(
     "dns_domain_daily", ("timestamp", "host", "domain_id", "outcome", "queries"), "queries = queries + VALUES(queries)"
 )
@@ -113,7 +116,8 @@ DAILY_TOTALS = _insert("daily_totals", ("timestamp", "log_table", "total"), "tot
 # Last in their part: after the counts, whose row locks a backfill of the totals from them waits on.
 MESSAGES_DAILY = DAILY_TOTALS + " /* messages */"
 PARSED_DAILY = DAILY_TOTALS + " /* packetfilter, dns_queries */"
-DAILY = frozenset({MESSAGES_DAILY, PARSED_DAILY})
+# Statements into tables a release added after the others: left out until `make upgrade-db` makes the table.
+_LATER = {MESSAGES_DAILY: "daily_totals", PARSED_DAILY: "daily_totals", DNS_DEVICE_DAILY: "dns_device_daily"}
 ROW_IDS = _insert("row_ids", ("log_table", "next_id"), "next_id = GREATEST(next_id, VALUES(next_id))")
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
@@ -286,7 +290,7 @@ class RowIds:
     def __init__(self) -> None:
         self._next: dict[str, int] = {}
         self.counting = False  # row_ids is there: each batch stores its tables' next ids with its rows
-        self.totals = False  # daily_totals is there: each batch adds its rows per day to it
+        self.missing = set(_LATER.values())  # tables a release added later, not there yet (an upgrade to run)
 
     def load(self, connection: pymysql.connections.Connection) -> bool:
         """Continue after the ids stored (on every connect: the upgrade may have raised a counter).
@@ -298,7 +302,7 @@ class RowIds:
         """
         counters = _counters(connection)
         self.counting = counters is not None
-        self.totals = _there(connection, "daily_totals")
+        self.missing = {table for table in set(_LATER.values()) if not _there(connection, table)}
         dns = True
         for sql, (table, _) in _BULK.items():
             try:
@@ -330,14 +334,16 @@ class RowIds:
         return first
 
     def present(self, connection: pymysql.connections.Connection, statements: Statements) -> Statements:
-        """The statements less the daily totals while daily_totals is missing (looked for with each batch till then).
+        """The statements less those into a later table still missing (looked for with each batch till then).
 
-        The upgrade that adds it sets each day's totals from the counts, so batches stored
-        before the collector finds it are counted there.
+        The upgrade that adds one fills it from the finer counts, so batches stored before
+        the collector finds it are counted there.
         """
-        if not self.totals:
-            self.totals = _there(connection, "daily_totals")
-        return statements if self.totals else [(sql, rows) for sql, rows in statements if sql not in DAILY]
+        if self.missing:
+            self.missing = {table for table in self.missing if not _there(connection, table)}
+        if not self.missing:
+            return statements
+        return [(sql, rows) for sql, rows in statements if _LATER.get(sql) not in self.missing]
 
     def counters(
         self, connection: pymysql.connections.Connection, statements: Statements, first: dict[str, int]

@@ -32,6 +32,7 @@ class DnsCounts(NamedTuple):
 
     hourly: list[tuple]  # (hour, host, device, domain_id, outcome, queries)
     device_hourly: list[tuple]  # (hour, host, device, outcome, queries)
+    device_daily: list[tuple]  # (day, host, device, outcome, queries)
     domain_daily: list[tuple]  # (day, host, domain_id, outcome, queries)
     spans: list[tuple]  # (device, domain_id, first_seen, last_seen, queries, blocked)
 
@@ -56,9 +57,13 @@ def dns_counts(rows: list[tuple]) -> DnsCounts:
     for (hour, host, device, domain_id, outcome), n in hourly.items():
         devices[(hour, host, device, outcome)] += n
         domains[(floor_time(hour, DAY), host, domain_id, outcome)] += n
+    days: Counter[tuple] = Counter()
+    for (hour, *key), n in devices.items():
+        days[(floor_time(hour, DAY), *key)] += n
     return DnsCounts(
         [(*key, n) for key, n in hourly.items()],
         [(*key, n) for key, n in devices.items()],
+        [(*key, n) for key, n in days.items()],
         [(*key, n) for key, n in domains.items()],
         [(*key, *span) for key, span in spans.items()],
     )

@@ -16,7 +16,8 @@ RETENTION_DEFAULTS = {
     "messages_counts": 400, "messages_hourly": 400,
     "packetfilter_ports": 400, "packetfilter_macs": 400, "packetfilter_ports_daily": 400,
     "packetfilter_macs_daily": 400, "packetfilter_top": 90, "packetfilter_top_daily": 400,
-    "dns_queries": 30, "dns_hourly": 30, "dns_device_hourly": 30, "dns_domain_daily": 30, "dns_device_domains": 365,
+    "dns_queries": 30, "dns_hourly": 30, "dns_device_hourly": 30, "dns_device_daily": 30,
+    "dns_domain_daily": 30, "dns_device_domains": 365,
     "daily_totals": 400,
 }  # fmt: skip
 

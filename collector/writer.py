@@ -320,9 +320,10 @@ class Writer(threading.Thread):
             (db.DNS_QUERIES, rows),
             (db.DNS_HOURLY, counts.hourly),
             (db.DNS_DEVICE_HOURLY, counts.device_hourly),
+            (db.DNS_DEVICE_DAILY, counts.device_daily),
             (db.DNS_DOMAIN_DAILY, counts.domain_daily),
             (db.DNS_DEVICE_DOMAINS, counts.spans),
-            (db.PARSED_DAILY, by_day("dns_queries", counts.device_hourly)),
+            (db.PARSED_DAILY, by_day("dns_queries", counts.device_daily)),
         ], new
 
     def _to_spool(self, prepared: Prepared, parts: tuple[str, ...]) -> None:

@@ -52,6 +52,17 @@ CREATE TABLE IF NOT EXISTS dns_device_hourly (
     PRIMARY KEY (timestamp, host, device, outcome)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
+-- And per device and day (top devices and totals over weeks; added after the others: 50-backfill.sql
+-- fills it from the hourly counts on an upgrade).
+CREATE TABLE IF NOT EXISTS dns_device_daily (
+    timestamp DATETIME     NOT NULL COMMENT 'start of the UTC day',
+    host      VARCHAR(255) NOT NULL,
+    device    VARCHAR(45)  NOT NULL,
+    outcome   VARCHAR(10)  NOT NULL,
+    queries   INT UNSIGNED NOT NULL,
+    PRIMARY KEY (timestamp, host, device, outcome)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
+
 CREATE TABLE IF NOT EXISTS dns_domain_daily (
     timestamp DATETIME     NOT NULL COMMENT 'start of the UTC day',
     host      VARCHAR(255) NOT NULL,

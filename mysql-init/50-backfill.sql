@@ -76,7 +76,7 @@ LEFT JOIN (
 ) AS daily ON daily.day = hourly.day
 WHERE daily.packets IS NULL OR daily.packets <> hourly.packets;
 
--- Each day's totals from the counts tables, which hold every row: set, not added, so a run while
+-- Each day's device counts and totals from the finer counts, which hold every row: set, not added, so a run while
 -- the collector writes (it adds to the same rows in the transaction that updates the counts) or
 -- a second run gives the same totals.
 INSERT INTO daily_totals (timestamp, log_table, total)
@@ -88,6 +88,11 @@ INSERT INTO daily_totals (timestamp, log_table, total)
 SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), 'messages', SUM(messages)
 FROM messages_hourly GROUP BY 1
 ON DUPLICATE KEY UPDATE total = VALUES(total);
+
+INSERT INTO dns_device_daily (timestamp, host, device, outcome, queries)
+SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), host, device, outcome, SUM(queries)
+FROM dns_device_hourly GROUP BY 1, 2, 3, 4
+ON DUPLICATE KEY UPDATE queries = VALUES(queries);
 
 INSERT INTO daily_totals (timestamp, log_table, total)
 SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), 'dns_queries', SUM(queries)

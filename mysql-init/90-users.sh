@@ -90,6 +90,7 @@ GRANT INSERT, DELETE, SELECT (id, timestamp) ON \`${siem_db}\`.dns_queries TO '$
 GRANT SELECT, INSERT ON \`${siem_db}\`.dns_domains TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_hourly TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_device_hourly TO '${siem_collector_user}'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_device_daily TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_domain_daily TO '${siem_collector_user}'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON \`${siem_db}\`.dns_device_domains TO '${siem_collector_user}'@'%';
 GRANT UPDATE (notified_at, notice) ON \`${siem_db}\`.device_events TO '${siem_collector_user}'@'%';

@@ -132,7 +132,7 @@ def dns_counted(keys: list[tuple[str, str, str]], where: str, levels: list[tuple
     """Queries (n) and blocked queries (b) per key, from the counts for whole hours (or days) and raw edges.
 
     The collector writes the counts in the same transaction as the queries, so the sum is the raw
-    rows' answer at once. The default levels are per device and hour: totals, outcomes, devices.
+    rows' answer at once. The default levels are per device and day, then hour: totals and devices.
     """
     aliases = ", ".join(alias for *_, alias in keys)
     union = dns_union(keys, where, levels or DEVICE_LEVELS)
@@ -141,7 +141,13 @@ def dns_counted(keys: list[tuple[str, str, str]], where: str, levels: list[tuple
 
 WHOLE_HOURS = f"timestamp >= {HOUR_FROM} AND timestamp < {HOUR_TO}"
 WHOLE_DAYS = f"timestamp >= {DAY_FROM} AND timestamp < {DAY_TO}"
-DEVICE_LEVELS = [("dns_device_hourly", WHOLE_HOURS), ("dns_queries", EDGE_MINUTES)]
+# Totals and devices: whole days per device, the hours beside them, raw minutes at the edges; per hour for charts.
+DEVICE_LEVELS = [
+    ("dns_device_daily", WHOLE_DAYS),
+    ("dns_device_hourly", HOURS_BESIDE_DAYS),
+    ("dns_queries", EDGE_MINUTES),
+]
+DEVICE_HOUR_LEVELS = [("dns_device_hourly", WHOLE_HOURS), ("dns_queries", EDGE_MINUTES)]
 # Top domains of every device: whole days per domain, hours beside them, raw minutes at the edges; of some
 # devices (the daily counts have no device column): whole hours per device and domain, raw edges.
 DOMAIN_LEVELS = [("dns_domain_daily", WHOLE_DAYS), ("dns_hourly", HOURS_BESIDE_DAYS), ("dns_queries", EDGE_MINUTES)]
@@ -210,7 +216,7 @@ def dns() -> dict[str, Any]:
         timeseries(
             "Queries by outcome",
             "SELECT $__timeGroupAlias(hour, '1h'), outcome AS metric, CAST(SUM(n) AS SIGNED) AS value"
-            f" FROM ({dns_counted([DNS_HOUR, DNS_OUTCOME], where)}) AS t GROUP BY 1, 2 ORDER BY 1",
+            f" FROM ({dns_counted([DNS_HOUR, DNS_OUTCOME], where, DEVICE_HOUR_LEVELS)}) AS t GROUP BY 1, 2 ORDER BY 1",
             "Queries per hour: answered upstream, from the cache, local names, blocked, no such name, ...",
             width=24,
             height=7,

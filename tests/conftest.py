@@ -22,7 +22,8 @@ DERIVED_TABLES = (
     "packetfilter_counts", "messages_counts", "messages_hourly",
     "packetfilter_ports", "packetfilter_macs", "packetfilter_top", "packetfilter_top_daily",
     "packetfilter_ports_daily", "packetfilter_macs_daily", "packetfilter_pending",
-    "dns_domains", "dns_hourly", "dns_device_hourly", "dns_domain_daily", "dns_device_domains", "daily_totals",
+    "dns_domains", "dns_hourly", "dns_device_hourly", "dns_device_daily", "dns_domain_daily", "dns_device_domains",
+    "daily_totals",
 )  # fmt: skip
 
 

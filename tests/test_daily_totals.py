@@ -28,6 +28,15 @@ def totals(db: pymysql.connections.Connection) -> dict[tuple, int]:
     return {(f"{row['timestamp']:%Y-%m-%d}", row["log_table"]): row["total"] for row in rows}
 
 
+def device_days_match(db: pymysql.connections.Connection) -> bool:
+    """Whether dns_device_daily holds each day's queries per router, device and outcome, as the raw rows do."""
+    raw = fetch(
+        db, "SELECT DATE(timestamp) AS t, host, device, outcome, COUNT(*) AS n FROM dns_queries GROUP BY 1, 2, 3, 4"
+    )
+    stored = fetch(db, "SELECT DATE(timestamp) AS t, host, device, outcome, queries AS n FROM dns_device_daily")
+    return sorted(map(tuple, map(dict.values, raw))) == sorted(map(tuple, map(dict.values, stored)))
+
+
 def hour_of_lines(start: int, rng: random.Random) -> list[bytes]:
     """An hour's worth of a router's lines, `start` hours ago: messages, firewall drops, DNS lookups."""
     moment = NOW - timedelta(hours=start)
@@ -67,18 +76,22 @@ def test_an_upgrade_totals_the_days_stored_before_it_while_the_collector_runs(
     mariadb: MariaDBServer,
     db_env: dict[str, str],
 ) -> None:
-    """A database from before daily_totals: the collector stores on; db-init totals each day; a rerun keeps them."""
+    """A database from before the daily tables: the collector stores on; db-init fills them; a rerun keeps them."""
     with db.cursor() as cursor:
         cursor.execute("DROP TABLE daily_totals")
+        cursor.execute("DROP TABLE dns_device_daily")
     rng = random.Random(8)
     collector = start_collector()
     queries = send_hours(collector, [50, 2, 30], rng)
     wait_for(db, "SELECT COUNT(*) FROM dns_queries", queries)
     mariadb.init_database(**passwords(db_env))
     assert totals(db) == raw_days(db), "the days stored before the upgrade"
+    assert device_days_match(db)
     queries += send_hours(collector, [1, 26], rng)
     wait_for(db, "SELECT COUNT(*) FROM dns_queries", queries)
     assert totals(db) == raw_days(db), "the collector adds to the table the upgrade made, without a restart"
+    assert device_days_match(db)
     mariadb.init_database(**passwords(db_env))
     assert totals(db) == raw_days(db), "running the upgrade again changes nothing"
+    assert device_days_match(db)
     assert "Traceback" not in collector.output()

@@ -167,6 +167,7 @@ def test_old_dated_and_shuffled_queries_keep_every_derived_answer_equal_to_the_r
     assert raw_spans(db) == stored_spans(db)
     for table, key, bucket in (
         ("dns_device_hourly", "device", "%Y-%m-%d %H:00:00"),
+        ("dns_device_daily", "device", "%Y-%m-%d 00:00:00"),
         ("dns_domain_daily", "domain_id", "%Y-%m-%d 00:00:00"),
     ):
         raw = fetch(db, f"SELECT DATE_FORMAT(timestamp, '{bucket}') AS t, host, {key} AS k, outcome, COUNT(*) AS n"
@@ -317,8 +318,8 @@ def test_on_the_last_kept_day_the_counts_keep_what_the_raw_queries_keep(
     time.sleep(2)  # a few retention rounds
     assert fetch(db, "SELECT COUNT(*) AS n FROM dns_queries")[0]["n"] == 2, "its whole day is not past the limit"
     assert raw_hourly(db) == stored_hourly(db)
-    device = fetch(db, "SELECT SUM(queries) AS n FROM dns_device_hourly")[0]["n"]
-    assert int(device) == 2
+    for table in ("dns_device_hourly", "dns_device_daily"):
+        assert int(fetch(db, f"SELECT SUM(queries) AS n FROM {table}")[0]["n"]) == 2, table
 
 
 def test_a_new_domain_name_is_remembered_only_once_its_batch_is_stored(db_env: dict[str, str], tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """What devices ask the router's resolver: top domains and devices, each device's domains, domains new to a device.
 
 Rankings read the coarsest counts that hold the question's columns: whole days of
-`dns_domain_daily` (top domains), whole hours of `dns_device_hourly` (top devices) or
+`dns_domain_daily` (top domains) or `dns_device_daily` (top devices), whole hours of
+`dns_device_hourly` (the hours beside the days) or
 of `dns_hourly` (with a device or domain filter), and the raw `dns_queries` for the
 minutes at either edge. The collector writes them all in the same transaction as the
 queries, so every answer equals the raw rows' at once, whatever order lines arrived in.
@@ -62,6 +63,7 @@ def pieces(
 RAW = "dns_queries"
 HOURLY = ("dns_hourly", HOUR)  # by host, device, domain and outcome
 DEVICE_HOURLY = ("dns_device_hourly", HOUR)  # by host, device and outcome
+DEVICE_DAILY = ("dns_device_daily", DAY)  # the same per day
 DOMAIN_DAILY = ("dns_domain_daily", DAY)  # by host, domain and outcome
 
 
@@ -112,7 +114,7 @@ def top(
     if by == DnsField.domain:  # the daily domain counts have no device: with one asked for, the hourly ones answer
         key, levels = "domain_id", [DOMAIN_DAILY, HOURLY] if device is None else [HOURLY]
     else:  # the device counts have no domain: with one asked for, the hourly ones answer
-        key, levels = "device", [DEVICE_HOURLY] if domain is None else [HOURLY]
+        key, levels = "device", [DEVICE_DAILY, DEVICE_HOURLY] if domain is None else [HOURLY]
     ranked, args = _ranked_rows(span, key, where, params, levels)
     total = "SUM(r.n) OVER () AS total"  # every matching query, beside the first `limit` values
     if by == DnsField.domain:
