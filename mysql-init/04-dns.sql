@@ -43,13 +43,15 @@ CREATE TABLE IF NOT EXISTS dns_hourly (
 
 -- The same per hour without the domain (totals, outcomes over time, top devices), and per day
 -- without the device (top domains over weeks): small enough to answer a month at once.
+-- Keyed by hour, then outcome: the chart of outcomes per hour adds rows up in key order, with no
+-- temporary table (half the time over a month).
 CREATE TABLE IF NOT EXISTS dns_device_hourly (
     timestamp DATETIME     NOT NULL COMMENT 'start of the hour, UTC',
     host      VARCHAR(255) NOT NULL,
     device    VARCHAR(45)  NOT NULL,
     outcome   VARCHAR(10)  NOT NULL,
     queries   INT UNSIGNED NOT NULL,
-    PRIMARY KEY (timestamp, host, device, outcome)
+    PRIMARY KEY (timestamp, outcome, host, device)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- And per device and day (top devices and totals over weeks; added after the others: 50-backfill.sql
@@ -93,3 +95,14 @@ SELECT q.timestamp, q.device, d.mac, d.name, d.vendor, d.hostname, d.known, q.ho
 FROM dns_queries AS q
 JOIN dns_domains AS n ON n.id = q.domain_id
 LEFT JOIN devices AS d ON d.mac = q.device;
+
+-- Upgrade: dns_device_hourly from before it was keyed by hour, then outcome, rebuilt once (a month of
+-- counts: seconds). Run again, it changes nothing.
+SET @siem_key = (
+    SELECT GROUP_CONCAT(column_name ORDER BY seq_in_index) FROM information_schema.statistics
+    WHERE table_schema = DATABASE() AND table_name = 'dns_device_hourly' AND index_name = 'PRIMARY');
+SET @siem_sql = IF(@siem_key = 'timestamp,outcome,host,device', 'DO 0',
+    'ALTER TABLE dns_device_hourly DROP PRIMARY KEY, ADD PRIMARY KEY (timestamp, outcome, host, device)');
+PREPARE siem_statement FROM @siem_sql;
+EXECUTE siem_statement;
+DEALLOCATE PREPARE siem_statement;

@@ -1,6 +1,7 @@
 """daily_totals, which /stats adds up: each day's rows of each big log table, whatever order days arrive in."""
 
 import random
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -26,6 +27,27 @@ def totals(db: pymysql.connections.Connection) -> dict[tuple, int]:
     """The same from daily_totals (days with nothing stored left out)."""
     rows = fetch(db, "SELECT timestamp, log_table, total FROM daily_totals WHERE total > 0")
     return {(f"{row['timestamp']:%Y-%m-%d}", row["log_table"]): row["total"] for row in rows}
+
+
+HOURLY_KEY = (
+    "SELECT GROUP_CONCAT(column_name ORDER BY seq_in_index) AS k FROM information_schema.statistics"
+    " WHERE table_schema = 'siem' AND table_name = 'dns_device_hourly' AND index_name = 'PRIMARY'"
+)
+
+
+def raw_hourly(db: pymysql.connections.Connection) -> Counter:
+    """Queries per hour, router, device and outcome, counted from the raw rows."""
+    rows = fetch(db, "SELECT DATE_FORMAT(timestamp, '%Y-%m-%d %H') AS h, host, device, outcome, COUNT(*) AS n"
+                     " FROM dns_queries GROUP BY 1, 2, 3, 4")  # fmt: skip
+    return Counter({(r["h"], r["host"], r["device"], r["outcome"]): r["n"] for r in rows})
+
+
+def device_hours(db: pymysql.connections.Connection) -> Counter:
+    """The same from dns_device_hourly."""
+    rows = fetch(db, "SELECT timestamp, host, device, outcome, queries FROM dns_device_hourly")
+    return Counter(
+        {(f"{r['timestamp']:%Y-%m-%d %H}", r["host"], r["device"], r["outcome"]): r["queries"] for r in rows}
+    )
 
 
 def device_days_match(db: pymysql.connections.Connection) -> bool:
@@ -80,6 +102,9 @@ def test_an_upgrade_totals_the_days_stored_before_it_while_the_collector_runs(
     with db.cursor() as cursor:
         cursor.execute("DROP TABLE daily_totals")
         cursor.execute("DROP TABLE dns_device_daily")
+        cursor.execute(
+            "ALTER TABLE dns_device_hourly DROP PRIMARY KEY, ADD PRIMARY KEY (timestamp, host, device, outcome)"
+        )
     rng = random.Random(8)
     collector = start_collector()
     queries = send_hours(collector, [50, 2, 30], rng)
@@ -87,6 +112,8 @@ def test_an_upgrade_totals_the_days_stored_before_it_while_the_collector_runs(
     mariadb.init_database(**passwords(db_env))
     assert totals(db) == raw_days(db), "the days stored before the upgrade"
     assert device_days_match(db)
+    assert fetch(db, HOURLY_KEY)[0]["k"] == "timestamp,outcome,host,device", "rekeyed for the outcomes chart"
+    assert raw_hourly(db) == device_hours(db), "not a count lost in rekeying"
     queries += send_hours(collector, [1, 26], rng)
     wait_for(db, "SELECT COUNT(*) FROM dns_queries", queries)
     assert totals(db) == raw_days(db), "the collector adds to the table the upgrade made, without a restart"
