@@ -284,7 +284,8 @@ class RowIds:
     Dropping or reorganising a day partition can set a partitioned table's counter
     back below ids still stored, and the next rows would then collide with them;
     the collector is the log tables' one writer, so its own count cannot. The count
-    is kept in row_ids, with the rows, so the tables need no index on id.
+    is kept in row_ids, with the rows, so the tables need no index on id. It also
+    knows which tables a later release added are still missing (an upgrade not run).
     """
 
     def __init__(self) -> None:
