@@ -117,6 +117,7 @@ class Janitor(threading.Thread):
                         old = partitions.expired(partitions.read(connection, table), cutoff)
                         deleted[table] = partitions.drop(connection, table, old)
                         deleted[table] += self._trim_table(connection, table, cutoff)
+                        _forget_days(connection, table, cutoff)
                     else:
                         deleted[table] = self._trim_table(connection, table, cutoff)
             for table, count in deleted.items():
@@ -170,6 +171,8 @@ class Janitor(threading.Thread):
             )  # fmt: skip
             return
         removed = {table: partitions.drop(connection, table, parts) for table, parts in chosen.items()}
+        for table in removed:
+            _forget_days(connection, table, before)
         self._notices.emit(
             Severity.NOTICE, "size cap: the database took %.1f MB of %.1f MB allowed; deleted %s from before %s",
             total / _MB, self._settings.max_database_mb,
@@ -190,6 +193,18 @@ class Janitor(threading.Thread):
                 break
             time.sleep(_PAUSE_SECONDS)
         return total
+
+
+def _forget_days(connection: pymysql.connections.Connection, table: str, before: datetime) -> None:
+    """Drop a log table's daily totals for the days its rows are gone from, so readers find its oldest day there."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM daily_totals WHERE log_table = %s AND timestamp < %s", (table, before))
+        connection.commit()
+    except pymysql.err.MySQLError as error:  # no daily_totals yet (upgrade not run): nothing to forget
+        connection.rollback()
+        if not error.args or error.args[0] not in (1146, 1142):
+            raise
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,11 @@ def by_day(table: str, counts: list[tuple]) -> list[tuple]:
     return [(day, table, total) for day, total in days.items()]
 
 
+def rows_by_day(table: str, rows: list[tuple]) -> list[tuple]:
+    """A batch's rows of a log table with no counts of its own (time first), as daily_totals adds them."""
+    return by_day(table, [(row[0], 1) for row in rows])
+
+
 def by_hour(counts: list[tuple]) -> list[tuple]:
     """Fold rows of (time, key..., number) into the same rows per hour."""
     hours: Counter[tuple] = Counter()

@@ -28,6 +28,7 @@ from collector.rows import (
     count_ports_and_macs,
     count_rows,
     pending_hours,
+    rows_by_day,
 )
 from collector.settings import Settings
 from collector.spool import Spool, SpoolFull
@@ -85,7 +86,7 @@ def prepare(
         (db.PACKETFILTER_MACS, macs),
         (db.ADDRWATCH, rows.addrwatch),
         (db.MESSAGES_DAILY, by_day("messages", messages)),
-        (db.PARSED_DAILY, by_day("packetfilter", counts)),
+        (db.PARSED_DAILY, [*by_day("packetfilter", counts), *rows_by_day("addrwatch", rows.addrwatch)]),
     ]
     sightings = rows.sightings
     del rows  # the statements hold the log tables' rows alone: each table's are freed once they are text

@@ -89,6 +89,11 @@ SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), 'messages', S
 FROM messages_hourly GROUP BY 1
 ON DUPLICATE KEY UPDATE total = VALUES(total);
 
+INSERT INTO daily_totals (timestamp, log_table, total)
+SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), 'addrwatch', COUNT(*)
+FROM addrwatch GROUP BY 1
+ON DUPLICATE KEY UPDATE total = VALUES(total);
+
 INSERT INTO dns_device_daily (timestamp, host, device, outcome, queries)
 SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), host, device, outcome, SUM(queries)
 FROM dns_device_hourly GROUP BY 1, 2, 3, 4

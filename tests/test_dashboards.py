@@ -380,12 +380,15 @@ def test_message_totals_equal_counting_raw_rows(reader: pymysql.connections.Conn
 
 
 def test_stats_rows_equal_counting_raw_rows(reader: pymysql.connections.Connection, api_url: str) -> None:
-    """/stats adds up 5-minute and hourly counts over three days of messages and queries: what COUNT(*) gives."""
+    """/stats adds up counts and daily totals over three days of logs: what COUNT(*), MIN and MAX give."""
     response = httpx.get(f"{api_url}/api/v1/stats", headers={"Authorization": f"Bearer {API_TOKEN}"})
     assert response.status_code == 200, response.text
-    for table in ("messages", "packetfilter", "dns_queries"):
-        _, raw = run(reader, f"SELECT COUNT(*) FROM {table}")
-        assert response.json()["tables"][table]["rows"] == raw[0][0], table
+    for table in ("messages", "packetfilter", "addrwatch", "dns_queries"):
+        _, raw = run(reader, f"SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM {table}")
+        answer = response.json()["tables"][table]
+        assert answer["rows"] == raw[0][0] > 0, table
+        span = [datetime.fromisoformat(answer[end]).replace(tzinfo=None) for end in ("oldest", "newest")]
+        assert span == list(raw[0][1:]), table
 
 
 @pytest.mark.parametrize(("first", "last"), [(24 * 60, 0), (137, 13), (50, 20), (3 * 24 * 60 + 7, 0)])

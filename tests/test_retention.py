@@ -55,6 +55,19 @@ def test_old_rows_expire_recent_rows_and_devices_stay(
     assert reported == 12002, "each round says what it deleted"
     assert all(name >= day_name(30) for name in partitions_of(db, "messages")), "no partition of expired days is left"
     assert day_name(100) in partitions_of(db, "packetfilter"), "kept forever, in its own day"
+    collector.stop()
+    assert totals_match_rows(db), "the expired days' totals go with their rows"
+
+
+def totals_match_rows(db: pymysql.connections.Connection) -> bool:
+    """Whether daily_totals holds each day's rows of the partitioned log tables, and no day whose rows are gone."""
+    raw = {
+        (table, f"{row['d']:%Y-%m-%d}", row["n"])
+        for table in RAW_TABLES
+        for row in fetch(db, f"SELECT DATE(timestamp) AS d, COUNT(*) AS n FROM {table} GROUP BY 1")
+    }
+    stored = fetch(db, "SELECT log_table, DATE(timestamp) AS d, total AS n FROM daily_totals WHERE total > 0")
+    return raw == {(row["log_table"], f"{row['d']:%Y-%m-%d}", row["n"]) for row in stored}
 
 
 def partitions_of(db: pymysql.connections.Connection, table: str) -> list[str]:
@@ -129,6 +142,7 @@ def test_size_cap_drops_the_oldest_days_first_and_holds(
     assert wait_for(db, reported, 1, timeout=10) == 1, "the trim is reported (the notice follows the drops)"
     collector.stop()
     assert disk_bytes(db) <= cap, "the files on disk fit under the cap"
+    assert totals_match_rows(db), "the dropped days' totals go with their rows"
     kept = {row["message"].split()[0] for row in fetch(db, "SELECT message FROM messages WHERE program = 'app'")}
     assert {"day-1", "day-2", "day-3"} <= kept, "the newest days stay"
     oldest_kept = max(int(day.split("-")[1]) for day in kept)
