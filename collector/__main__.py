@@ -81,6 +81,10 @@ async def serve(settings: Settings) -> int:
     ranker.stop()
     writer.stop()
     await asyncio.to_thread(writer.join)
+    # Not left running into the interpreter's shutdown: a daemon thread inside a query as the
+    # interpreter finalises can crash the process (seen: SIGSEGV after "stopped" was logged).
+    for thread in (janitor, ranker):
+        await asyncio.to_thread(thread.join, 10)
     if notifier is not None:
         notifier.stop()
         await asyncio.to_thread(notifier.join, 10)
