@@ -18,7 +18,6 @@ RETENTION_DEFAULTS = {
     "packetfilter_macs_daily": 400, "packetfilter_top": 90, "packetfilter_top_daily": 400,
     "dns_queries": 30, "dns_hourly": 30, "dns_device_hourly": 30, "dns_device_daily": 30,
     "dns_domain_daily": 30, "dns_device_domains": 365,
-    "daily_totals": 400,
 }  # fmt: skip
 
 T = TypeVar("T")

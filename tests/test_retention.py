@@ -70,6 +70,19 @@ def totals_match_rows(db: pymysql.connections.Connection) -> bool:
     return raw == {(row["log_table"], f"{row['d']:%Y-%m-%d}", row["n"]) for row in stored}
 
 
+def test_a_log_kept_forever_keeps_its_daily_totals_past_the_counts_retention(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+) -> None:
+    """Firewall rows kept forever (0 days): their 450-day-old day keeps its total, which /stats adds up."""
+    collector = start_collector(SIEM_RETENTION_PACKETFILTER_DAYS="0", SIEM_RETENTION_CHECK_SECONDS="0.5")
+    send_tcp(collector.port, octet_counted(*lines_at(450, 3), *lines_at(0, 3)))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", 2) == 2
+    assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE message LIKE 'day-450 %'", 0) == 0, "messages expire"
+    time.sleep(2)  # a few retention rounds
+    collector.stop()
+    assert totals_match_rows(db)
+
+
 def partitions_of(db: pymysql.connections.Connection, table: str) -> list[str]:
     """The table's partition names, in order."""
     rows = fetch(
