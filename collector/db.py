@@ -382,10 +382,13 @@ def _there(connection: pymysql.connections.Connection, table: str) -> bool:
     return True
 
 
+MISSING_TABLE = (1146, 1142)  # no such table; no grant on it (both: the upgrade was not run)
+
+
 def _missing_table(error: DatabaseDown) -> bool:
     """A table that does not exist, or that this account has no grant on (both: the upgrade was not run)."""
     cause = error.__cause__
-    return cause is not None and bool(cause.args) and cause.args[0] in (1146, 1142)
+    return cause is not None and bool(cause.args) and cause.args[0] in MISSING_TABLE
 
 
 class RowCount:

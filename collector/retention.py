@@ -203,7 +203,7 @@ def _forget_days(connection: pymysql.connections.Connection, table: str, before:
         connection.commit()
     except pymysql.err.MySQLError as error:  # no daily_totals yet (upgrade not run): nothing to forget
         connection.rollback()
-        if not error.args or error.args[0] not in (1146, 1142):
+        if not error.args or error.args[0] not in db.MISSING_TABLE:
             raise
 
 

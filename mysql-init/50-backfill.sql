@@ -76,9 +76,9 @@ LEFT JOIN (
 ) AS daily ON daily.day = hourly.day
 WHERE daily.packets IS NULL OR daily.packets <> hourly.packets;
 
--- Each day's device counts and totals from the finer counts, which hold every row: set, not added, so a run while
--- the collector writes (it adds to the same rows in the transaction that updates the counts) or
--- a second run gives the same totals.
+-- Each day's totals and device counts from the finer counts, which hold every row (addrwatch, which
+-- has none: from its rows). Set, not added: a run while the collector writes (it adds to the same
+-- rows in the transaction that updates the counts) or a second run gives the same totals.
 INSERT INTO daily_totals (timestamp, log_table, total)
 SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), 'packetfilter', SUM(packets)
 FROM packetfilter_counts GROUP BY 1

@@ -65,7 +65,7 @@ def hour_of_lines(start: int, rng: random.Random) -> list[bytes]:
     lines = []
     for i in range(20):
         at = moment + timedelta(minutes=3 * i)
-        lines.append(line(at, f"{PACKET}", program="kernel"))
+        lines.append(line(at, PACKET, program="kernel"))
         lines += lookup(at, f"192.168.1.{rng.randrange(2, 9)}", rng.choice(["a.example", "b.example"]))
     return lines
 

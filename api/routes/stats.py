@@ -29,7 +29,7 @@ _SPANS = {
     "device_events": ("timestamp", "timestamp"),
     "dns_queries": ("timestamp", "timestamp"),
 }
-# big table -> the sums of its counts tables, finest first, with each one's interval; constants
+# log table -> the sums of its counts tables, finest first, with each one's interval; constants
 _COUNTED: dict[str, tuple[tuple[str, timedelta], ...]] = {
     "messages": (
         ("SELECT COALESCE(SUM(messages), 0) AS n FROM messages_counts WHERE TRUE", FIVE_MINUTES),
