@@ -58,26 +58,35 @@ def minutes_outside(hours_to: str) -> str:
 
 
 def pending_hours_raw(columns: str, where: str) -> str:
-    """Raw rows of the marked whole hours of the range, grouped by the first column: what no ranking covers yet."""
+    """Raw rows of the marked whole hours of the range, ungrouped: what no ranking covers yet.
+
+    The marks are read first and each one's hour by the time key (left to itself, MariaDB joins a
+    month of rows to the marks: 23 s for one marked hour of a 20M-row table).
+    """
     return (
-        f"SELECT {columns} FROM packetfilter JOIN packetfilter_pending AS pending ON pending.kind = 'hour'"
+        f"SELECT {columns} FROM packetfilter_pending AS pending STRAIGHT_JOIN packetfilter FORCE INDEX (PRIMARY)"
+        " ON pending.kind = 'hour'"
         " AND packetfilter.timestamp >= pending.timestamp"
         " AND packetfilter.timestamp < FROM_UNIXTIME(UNIX_TIMESTAMP(pending.timestamp) + 3600)"
-        f" WHERE pending.timestamp >= {HOUR_FROM} AND pending.timestamp < {HOUR_TO} AND {where} GROUP BY 1"
+        f" WHERE pending.timestamp >= {HOUR_FROM} AND pending.timestamp < {HOUR_TO} AND {where}"
     )
+
+
+HOURS_OF_DAY = f"JSON_TABLE('[{','.join(map(str, range(24)))}]', '$[*]' COLUMNS (h INT PATH '$')) AS hours"
 
 
 def hourly_parts(select: str, table: str, where: str, *, ranked: bool) -> list[str]:
     """An hourly table's SELECTs for the whole hours no ready day covers, each grouped by its first column.
 
     The hours beside the whole days, and the hours of marked whole days (a join on the marks, so only
-    those days' rows are read); a ranking table also skips its marked hours, which raw rows count.
+    those days' rows are read: each of the 24 hours by key; a join on the day's range reads the whole
+    table, 0.3-0.4 s for a month); a ranking table also skips its marked hours, which raw rows count.
     """
     skip = f" AND {table}.timestamp NOT IN ({PENDING_HOURS})" if ranked else ""
     return [
         f"{select} FROM {table} WHERE {HOURS_BESIDE_DAYS} AND {where}{skip} GROUP BY 1",
-        f"{select} FROM {table} JOIN ({PENDING_DAYS}) AS pending_day ON {table}.timestamp >= pending_day.timestamp"
-        f" AND {table}.timestamp < FROM_UNIXTIME(UNIX_TIMESTAMP(pending_day.timestamp) + 86400)"
+        f"{select} FROM ({PENDING_DAYS}) AS pending_day STRAIGHT_JOIN {HOURS_OF_DAY} STRAIGHT_JOIN {table}"
+        f" ON {table}.timestamp = pending_day.timestamp + INTERVAL hours.h HOUR"
         f" WHERE pending_day.timestamp >= {DAY_FROM} AND pending_day.timestamp < {DAY_TO} AND {where}{skip} GROUP BY 1",
     ]
 
@@ -298,10 +307,11 @@ def firewall() -> dict[str, Any]:
                     ),
                 ]
             )
-            + " UNION ALL SELECT src_ip, COUNT(*) FROM packetfilter"
-            f" WHERE {EDGE_MINUTES} AND {filters} AND src_ip IS NOT NULL GROUP BY 1"
+            # raw rows (edge minutes, marked hours: mostly distinct addresses) go ungrouped into the outer GROUP BY
+            + " UNION ALL SELECT src_ip, 1 FROM packetfilter"
+            f" WHERE {EDGE_MINUTES} AND {filters} AND src_ip IS NOT NULL"
             + " UNION ALL "
-            + pending_hours_raw("src_ip, COUNT(*)", f"{filters} AND src_ip IS NOT NULL")
+            + pending_hours_raw("src_ip, 1", f"{filters} AND src_ip IS NOT NULL")
             + ") AS ranked GROUP BY 1 ORDER BY packets DESC LIMIT 10",
             "Who sends the most logged packets. Each finished day and hour keeps its 50 most frequent"
             f" sources; the bar '{OUTSIDE_TOP}' holds the packets of all the others, and while it shows, a"

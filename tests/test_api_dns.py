@@ -134,6 +134,32 @@ def test_a_devices_domains_have_first_and_last_seen_and_new_domains_are_those_fi
     assert all(n["device"] == TV and n["hostname"] == "livingroom-tv" and n["known"] is False for n in only_tv)
 
 
+def test_new_domains_cut_by_a_limit_are_the_newest_in_order_even_when_first_seen_at_the_same_moment(
+    start_collector: Callable[..., CollectorProcess], api_url: str, db: pymysql.connections.Connection
+) -> None:
+    collector = start_collector()
+    same = NOW - timedelta(minutes=30)  # four devices asking for three domains at the same moment: twelve ties
+    lines = [
+        line(same, f"query[A] {d} from 192.168.7.{c}")
+        for c in range(2, 6)
+        for d in ("b.example", "c.example", "a.example")
+    ]
+    lines += [line(same - timedelta(minutes=m), f"query[A] older{m}.example from 192.168.7.9") for m in range(1, 6)]
+    send_tcp(collector.port, lf_framed(*lines))
+    wait_for(db, "SELECT COUNT(*) FROM dns_queries", len(lines))
+    raw = fetch(
+        db,
+        "SELECT q.device, d.name, MIN(q.timestamp) AS f FROM dns_queries q JOIN dns_domains d ON d.id = q.domain_id"
+        " GROUP BY 1, 2",
+    )
+    expected = [
+        (r["device"], r["name"]) for r in sorted(raw, key=lambda r: (-r["f"].timestamp(), r["device"], r["name"]))
+    ]
+    for limit in (1, 5, 12, 13, 16, 100):
+        new = get(api_url, "/dns/new", since="1d", limit=limit).json()
+        assert [(n["device"], n["domain"]) for n in new] == expected[:limit]
+
+
 @pytest.mark.parametrize(
     ("path", "params"),
     [
