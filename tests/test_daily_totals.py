@@ -34,6 +34,11 @@ HOURLY_KEY = (
     " WHERE table_schema = 'siem' AND table_name = 'dns_device_hourly' AND index_name = 'PRIMARY'"
 )
 
+DOMAIN_INDEX = (
+    "SELECT GROUP_CONCAT(column_name ORDER BY seq_in_index) AS k FROM information_schema.statistics"
+    " WHERE table_schema = 'siem' AND table_name = 'dns_hourly' AND index_name = 'dns_hourly_domain'"
+)
+
 
 def raw_hourly(db: pymysql.connections.Connection) -> Counter:
     """Queries per hour, router, device and outcome, counted from the raw rows."""
@@ -105,6 +110,7 @@ def test_an_upgrade_totals_the_days_stored_before_it_while_the_collector_runs(
         cursor.execute(
             "ALTER TABLE dns_device_hourly DROP PRIMARY KEY, ADD PRIMARY KEY (timestamp, host, device, outcome)"
         )
+        cursor.execute("ALTER TABLE dns_hourly DROP INDEX dns_hourly_domain")
     rng = random.Random(8)
     collector = start_collector()
     queries = send_hours(collector, [50, 2, 30], rng)
@@ -114,6 +120,7 @@ def test_an_upgrade_totals_the_days_stored_before_it_while_the_collector_runs(
     assert device_days_match(db)
     assert fetch(db, HOURLY_KEY)[0]["k"] == "timestamp,outcome,host,device", "rekeyed for the outcomes chart"
     assert raw_hourly(db) == device_hours(db), "not a count lost in rekeying"
+    assert fetch(db, DOMAIN_INDEX)[0]["k"] == "domain_id,timestamp", "the hourly counts gain their index by domain"
     queries += send_hours(collector, [1, 26], rng)
     wait_for(db, "SELECT COUNT(*) FROM dns_queries", queries)
     assert totals(db) == raw_days(db), "the collector adds to the table the upgrade made, without a restart"
