@@ -16,6 +16,7 @@ from collector.memo import Memo
 from collector.owners import KEEP
 from collector.rows import ADDRWATCH_COLUMNS, MESSAGE_COLUMNS, PACKETFILTER_COLUMNS
 from collector.settings import Settings
+from common.store import DNS_DAY_TABLE, DNS_OUTCOMES
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,9 @@ DNS_DEVICE_DAILY = _insert(
     "dns_device_daily", ("timestamp", "host", "device", "outcome", "queries"), "queries = queries + VALUES(queries)"
 )
 DNS_DOMAIN_DAILY = _insert(
-    "dns_domain_daily", ("timestamp", "host", "domain_id", "outcome", "queries"), "queries = queries + VALUES(queries)"
+    DNS_DAY_TABLE,
+    ("timestamp", "host", "domain_id", "queries", *DNS_OUTCOMES),
+    ", ".join(f"`{column}` = `{column}` + VALUES(`{column}`)" for column in ("queries", *DNS_OUTCOMES)),
 )
 DNS_DEVICE_DOMAINS = _insert(
     "dns_device_domains",
@@ -116,8 +119,14 @@ DAILY_TOTALS = _insert("daily_totals", ("timestamp", "log_table", "total"), "tot
 # Last in their part: after the counts, whose row locks a backfill of the totals from them waits on.
 MESSAGES_DAILY = DAILY_TOTALS + " /* messages */"
 PARSED_DAILY = DAILY_TOTALS + " /* packetfilter, dns_queries */"
-# Statements into tables a release added after the others: left out until `make upgrade-db` makes the table.
-_LATER = {MESSAGES_DAILY: "daily_totals", PARSED_DAILY: "daily_totals", DNS_DEVICE_DAILY: "dns_device_daily"}
+# Statements into tables a release added or changed after the others (`table` or `table.column` it needs):
+# left out until `make upgrade-db` makes them so.
+_LATER = {
+    MESSAGES_DAILY: "daily_totals",
+    PARSED_DAILY: "daily_totals",
+    DNS_DEVICE_DAILY: "dns_device_daily",
+    DNS_DOMAIN_DAILY: f"{DNS_DAY_TABLE}.cached",  # a row per domain and day, outcomes in columns
+}
 ROW_IDS = _insert("row_ids", ("log_table", "next_id"), "next_id = GREATEST(next_id, VALUES(next_id))")
 DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "old_value", "new_value"))
 
@@ -371,12 +380,13 @@ def _counters(connection: pymysql.connections.Connection) -> dict[str, int] | No
         raise
 
 
-def _there(connection: pymysql.connections.Connection, table: str) -> bool:
-    """Whether a table exists and this account may use it (a database from before it: not yet)."""
+def _there(connection: pymysql.connections.Connection, needed: str) -> bool:
+    """Whether a table (`table`, or `table.column`) exists and this account may use it (from before it: not yet)."""
+    table, _, column = needed.partition(".")
     try:
-        _query(connection, f"SELECT 1 FROM `{table}` LIMIT 0")
+        _query(connection, f"SELECT {f'`{column}`' if column else 1} FROM `{table}` LIMIT 0")
     except DatabaseDown as error:
-        if _missing_table(error):
+        if _missing_table(error) or _code(error) == _UNKNOWN_COLUMN:
             return False
         raise
     return True
@@ -385,10 +395,18 @@ def _there(connection: pymysql.connections.Connection, table: str) -> bool:
 MISSING_TABLE = (1146, 1142)  # no such table; no grant on it (both: the upgrade was not run)
 
 
+_UNKNOWN_COLUMN = 1054  # a table from before the release that changed it
+
+
+def _code(error: DatabaseDown) -> int | None:
+    """MariaDB's error code behind a DatabaseDown, if any."""
+    cause = error.__cause__
+    return cause.args[0] if cause is not None and cause.args and isinstance(cause.args[0], int) else None
+
+
 def _missing_table(error: DatabaseDown) -> bool:
     """A table that does not exist, or that this account has no grant on (both: the upgrade was not run)."""
-    cause = error.__cause__
-    return cause is not None and bool(cause.args) and cause.args[0] in MISSING_TABLE
+    return _code(error) in MISSING_TABLE
 
 
 class RowCount:

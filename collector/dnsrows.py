@@ -8,7 +8,7 @@ from collector.dns import BLOCKED
 from collector.dnsjoin import DnsQuery
 from collector.memo import Memo
 from collector.owners import AddressOwners
-from common.store import DAY, HOUR, floor_time
+from common.store import DAY, DNS_OUTCOMES, HOUR, floor_time
 
 DNS_COLUMNS = (
     "timestamp", "host", "client", "device", "qtype", "domain_id", "outcome", "blocked_by", "upstream", "answer",
@@ -27,13 +27,17 @@ def dns_rows(queries: list[DnsQuery], owners: AddressOwners, domain_ids: dict[st
     return rows
 
 
+_OUTCOME_COLUMN = {outcome: 1 + i for i, outcome in enumerate(DNS_OUTCOMES)}  # after the total
+_UNKNOWN = _OUTCOME_COLUMN["unknown"]
+
+
 class DnsCounts(NamedTuple):
     """A batch's DNS queries folded into each derived table's rows."""
 
     hourly: list[tuple]  # (hour, host, device, domain_id, outcome, queries)
     device_hourly: list[tuple]  # (hour, host, device, outcome, queries)
     device_daily: list[tuple]  # (day, host, device, outcome, queries)
-    domain_daily: list[tuple]  # (day, host, domain_id, outcome, queries)
+    domain_daily: list[tuple]  # (day, host, domain_id, queries, then the queries of each of DNS_OUTCOMES)
     spans: list[tuple]  # (device, domain_id, first_seen, last_seen, queries, blocked)
 
 
@@ -53,10 +57,14 @@ def dns_counts(rows: list[tuple]) -> DnsCounts:
             span[2] += 1
             span[3] += blocked
     devices: Counter[tuple] = Counter()
-    domains: Counter[tuple] = Counter()
+    domains: dict[tuple, list[int]] = {}
     for (hour, host, device, domain_id, outcome), n in hourly.items():
         devices[(hour, host, device, outcome)] += n
-        domains[(floor_time(hour, DAY), host, domain_id, outcome)] += n
+        counts = domains.get(key := (floor_time(hour, DAY), host, domain_id))
+        if counts is None:
+            counts = domains[key] = [0] * (1 + len(DNS_OUTCOMES))
+        counts[0] += n
+        counts[_OUTCOME_COLUMN.get(outcome, _UNKNOWN)] += n
     days: Counter[tuple] = Counter()
     for (hour, *key), n in devices.items():
         days[(floor_time(hour, DAY), *key)] += n
@@ -64,6 +72,6 @@ def dns_counts(rows: list[tuple]) -> DnsCounts:
         [(*key, n) for key, n in hourly.items()],
         [(*key, n) for key, n in devices.items()],
         [(*key, n) for key, n in days.items()],
-        [(*key, n) for key, n in domains.items()],
+        [(*key, *counts) for key, counts in domains.items()],
         [(*key, *span) for key, span in spans.items()],
     )

@@ -30,3 +30,15 @@ DNS_OUTCOMES = ("answered", "cached", "local", "blocked", "nxdomain", "nodata", 
 # Queries (n) and blocked queries (b) of a group: counted in the raw dns_queries, summed in the counts tables.
 DNS_RAW_COUNT = "COUNT(*) AS n, SUM(outcome = 'blocked') AS b"
 DNS_SUMMED_COUNT = "SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b"
+# dns_domain_daily keeps one row per day, router and domain: every query (`queries`), then each outcome's
+# share in a column named as the outcome (a row per outcome was 2.5 times the rows to add up for a month).
+DNS_DAY_TABLE = "dns_domain_daily"
+
+
+def dns_day_count(outcome: str | None = None) -> str:
+    """Queries (n) and blocked queries (b) summed from dns_domain_daily, of one outcome if given."""
+    if outcome is None:
+        return "SUM(queries) AS n, SUM(blocked) AS b"
+    if outcome not in DNS_OUTCOMES:
+        raise ValueError(f"not an outcome: {outcome!r}")
+    return f"SUM(`{outcome}`) AS n, {'SUM(blocked)' if outcome == 'blocked' else '0'} AS b"

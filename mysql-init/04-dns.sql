@@ -66,13 +66,31 @@ CREATE TABLE IF NOT EXISTS dns_device_daily (
     PRIMARY KEY (timestamp, host, device, outcome)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
+-- Upgrade: dns_domain_daily from before it kept a row per domain and day (it kept a row per outcome:
+-- 2.5 times the rows to add up for a month) is set aside as dns_domain_daily_v1 and made anew below;
+-- 50-backfill.sql fills the new one and drops the old. Run again, it changes nothing.
+SET @siem_sql = IF(EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE()
+                           AND table_name = 'dns_domain_daily' AND column_name = 'outcome'),
+    'RENAME TABLE dns_domain_daily TO dns_domain_daily_v1', 'DO 0');
+PREPARE siem_statement FROM @siem_sql;
+EXECUTE siem_statement;
+DEALLOCATE PREPARE siem_statement;
+
 CREATE TABLE IF NOT EXISTS dns_domain_daily (
     timestamp DATETIME     NOT NULL COMMENT 'start of the UTC day',
     host      VARCHAR(255) NOT NULL,
     domain_id INT UNSIGNED NOT NULL,
-    outcome   VARCHAR(10)  NOT NULL,
-    queries   INT UNSIGNED NOT NULL,
-    PRIMARY KEY (timestamp, host, domain_id, outcome)
+    queries   INT UNSIGNED NOT NULL COMMENT 'all of them; then how many had each outcome',
+    answered  INT UNSIGNED NOT NULL DEFAULT 0,
+    cached    INT UNSIGNED NOT NULL DEFAULT 0,
+    local     INT UNSIGNED NOT NULL DEFAULT 0,
+    blocked   INT UNSIGNED NOT NULL DEFAULT 0,
+    nxdomain  INT UNSIGNED NOT NULL DEFAULT 0,
+    nodata    INT UNSIGNED NOT NULL DEFAULT 0,
+    failed    INT UNSIGNED NOT NULL DEFAULT 0,
+    forwarded INT UNSIGNED NOT NULL DEFAULT 0,
+    unknown   INT UNSIGNED NOT NULL DEFAULT 0,
+    PRIMARY KEY (timestamp, host, domain_id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci PAGE_COMPRESSED = 1 PAGE_COMPRESSION_LEVEL = 1;
 
 -- Each device's domains: when it first and last asked, and how often (kept a year, longer than the queries).

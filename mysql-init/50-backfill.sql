@@ -103,3 +103,30 @@ INSERT INTO daily_totals (timestamp, log_table, total)
 SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), 'dns_queries', SUM(queries)
 FROM dns_device_hourly GROUP BY 1
 ON DUPLICATE KEY UPDATE total = VALUES(total);
+
+-- dns_domain_daily from before it kept a row per domain and day (04-dns.sql set it aside as
+-- dns_domain_daily_v1): each day the hourly counts hold is set from them, which also counts what the
+-- collector stored while the old table was in the way; older days from the old table; then the old
+-- table goes. Setting rather than adding, a run again (or interrupted) gives the same counts.
+SET @siem_v1 = EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE()
+                       AND table_name = 'dns_domain_daily_v1');
+SET @siem_sql = IF(@siem_v1,
+    'INSERT INTO dns_domain_daily (timestamp, host, domain_id, queries, answered, cached, local, blocked, nxdomain, nodata, failed, forwarded, unknown)
+     SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(timestamp) DIV 86400 * 86400), host, domain_id, SUM(queries), SUM(IF(outcome = ''answered'', queries, 0)), SUM(IF(outcome = ''cached'', queries, 0)), SUM(IF(outcome = ''local'', queries, 0)), SUM(IF(outcome = ''blocked'', queries, 0)), SUM(IF(outcome = ''nxdomain'', queries, 0)), SUM(IF(outcome = ''nodata'', queries, 0)), SUM(IF(outcome = ''failed'', queries, 0)), SUM(IF(outcome = ''forwarded'', queries, 0)), SUM(IF(outcome = ''unknown'', queries, 0))
+     FROM dns_hourly GROUP BY 1, 2, 3
+     ON DUPLICATE KEY UPDATE queries = VALUES(queries), answered = VALUES(answered), cached = VALUES(cached), local = VALUES(local), blocked = VALUES(blocked), nxdomain = VALUES(nxdomain), nodata = VALUES(nodata), failed = VALUES(failed), forwarded = VALUES(forwarded), unknown = VALUES(unknown)', 'DO 0');
+PREPARE siem_statement FROM @siem_sql;
+EXECUTE siem_statement;
+SET @siem_sql = IF(@siem_v1,
+    'INSERT INTO dns_domain_daily (timestamp, host, domain_id, queries, answered, cached, local, blocked, nxdomain, nodata, failed, forwarded, unknown)
+     SELECT timestamp, host, domain_id, SUM(queries), SUM(IF(outcome = ''answered'', queries, 0)), SUM(IF(outcome = ''cached'', queries, 0)), SUM(IF(outcome = ''local'', queries, 0)), SUM(IF(outcome = ''blocked'', queries, 0)), SUM(IF(outcome = ''nxdomain'', queries, 0)), SUM(IF(outcome = ''nodata'', queries, 0)), SUM(IF(outcome = ''failed'', queries, 0)), SUM(IF(outcome = ''forwarded'', queries, 0)), SUM(IF(outcome = ''unknown'', queries, 0))
+     FROM dns_domain_daily_v1
+     WHERE timestamp < COALESCE((SELECT DATE(MIN(timestamp)) FROM dns_hourly), ''9999-12-31'')
+     GROUP BY 1, 2, 3
+     ON DUPLICATE KEY UPDATE queries = VALUES(queries), answered = VALUES(answered), cached = VALUES(cached), local = VALUES(local), blocked = VALUES(blocked), nxdomain = VALUES(nxdomain), nodata = VALUES(nodata), failed = VALUES(failed), forwarded = VALUES(forwarded), unknown = VALUES(unknown)', 'DO 0');
+PREPARE siem_statement FROM @siem_sql;
+EXECUTE siem_statement;
+SET @siem_sql = IF(@siem_v1, 'DROP TABLE dns_domain_daily_v1', 'DO 0');
+PREPARE siem_statement FROM @siem_sql;
+EXECUTE siem_statement;
+DEALLOCATE PREPARE siem_statement;

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from common.store import DNS_RAW_COUNT, DNS_SUMMED_COUNT, NO_VALUE, REST
+from common.store import DNS_DAY_TABLE, DNS_RAW_COUNT, DNS_SUMMED_COUNT, NO_VALUE, REST, dns_day_count
 from siemctl.panels import (
     ALL,
     DATASOURCE,
@@ -132,7 +132,7 @@ def dns_union(keys: list[tuple[str, str, str]], where: str, levels: list[tuple[s
     for source, span in levels:
         raw = source == "dns_queries"
         columns = ", ".join(f"{r if raw else h} AS {alias}" for h, r, alias in keys)
-        counted = DNS_RAW_COUNT if raw else DNS_SUMMED_COUNT
+        counted = DNS_RAW_COUNT if raw else dns_day_count() if source == DNS_DAY_TABLE else DNS_SUMMED_COUNT
         parts.append(f"SELECT {columns}, {counted} FROM {source} WHERE {span} AND {where} GROUP BY {group}")
     return " UNION ALL ".join(parts)
 
@@ -159,7 +159,7 @@ DEVICE_LEVELS = [
 DEVICE_HOUR_LEVELS = [("dns_device_hourly", WHOLE_HOURS), ("dns_queries", EDGE_MINUTES)]
 # Top domains of every device: whole days per domain, hours beside them, raw minutes at the edges; of some
 # devices (the daily counts have no device column): whole hours per device and domain, raw edges.
-DOMAIN_LEVELS = [("dns_domain_daily", WHOLE_DAYS), ("dns_hourly", HOURS_BESIDE_DAYS), ("dns_queries", EDGE_MINUTES)]
+DOMAIN_LEVELS = [(DNS_DAY_TABLE, WHOLE_DAYS), ("dns_hourly", HOURS_BESIDE_DAYS), ("dns_queries", EDGE_MINUTES)]
 DEVICE_DOMAIN_LEVELS = [("dns_hourly", WHOLE_HOURS), ("dns_queries", EDGE_MINUTES)]
 
 

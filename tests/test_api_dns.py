@@ -81,6 +81,11 @@ def test_top_domains_and_devices_equal_the_raw_rows_over_ranges_with_ragged_edge
         expected = raw_top(db, by, since, until)
         assert got == expected
         assert body["total"] == sum(n for n, _ in expected.values())
+        for outcome in ("blocked", "answered", "cached"):  # a condition on some counts, a column of others
+            params = {"by": by, "since": since.isoformat(), "until": until.isoformat(), "outcome": outcome}
+            entries = get(api_url, "/dns/top", **params, limit=100).json()["entries"]
+            got = {entry["value"]: (entry["queries"], entry["blocked"]) for entry in entries}
+            assert got == raw_top(db, by, since, until, outcome=outcome), outcome
 
 
 def test_top_devices_carry_the_inventory_name_and_filters_narrow_to_one_device(

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pymysql
 
+from common.store import DNS_OUTCOMES
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, MariaDBServer, lf_framed, send_tcp
 from tests.test_dns_store import NOW, line, lookup
@@ -64,6 +65,32 @@ def device_days_match(db: pymysql.connections.Connection) -> bool:
     return sorted(map(tuple, map(dict.values, raw))) == sorted(map(tuple, map(dict.values, stored)))
 
 
+OLD_DOMAIN_DAILY = (  # dns_domain_daily as a release before had it: a row per outcome
+    "CREATE TABLE dns_domain_daily (timestamp DATETIME NOT NULL, host VARCHAR(255) NOT NULL,"
+    " domain_id INT UNSIGNED NOT NULL, outcome VARCHAR(10) NOT NULL, queries INT UNSIGNED NOT NULL,"
+    " PRIMARY KEY (timestamp, host, domain_id, outcome))"
+)
+OLD_DAY = (NOW - timedelta(days=40)).replace(hour=0, minute=0, second=0)
+OLD_COUNTS = {(f"{OLD_DAY:%Y-%m-%d}", "router", 1, "cached"): 5, (f"{OLD_DAY:%Y-%m-%d}", "router", 1, "blocked"): 2}
+
+
+def raw_domain_days(db: pymysql.connections.Connection) -> dict[tuple, int]:
+    """Queries per UTC day, router, domain and outcome, counted from the raw rows."""
+    rows = fetch(db, "SELECT DATE(timestamp) AS t, host, domain_id, outcome, COUNT(*) AS n FROM dns_queries"
+                     " GROUP BY 1, 2, 3, 4")  # fmt: skip
+    return {(f"{r['t']:%Y-%m-%d}", r["host"], r["domain_id"], r["outcome"]): r["n"] for r in rows}
+
+
+def domain_days(db: pymysql.connections.Connection) -> dict[tuple, int]:
+    """The same from dns_domain_daily, whose outcomes are columns (each row's total checked against them)."""
+    counts = {}
+    for r in fetch(db, "SELECT * FROM dns_domain_daily"):
+        assert r["queries"] == sum(r[outcome] for outcome in DNS_OUTCOMES)
+        day = f"{r['timestamp']:%Y-%m-%d}"
+        counts.update({(day, r["host"], r["domain_id"], o): r[o] for o in DNS_OUTCOMES if r[o]})
+    return counts
+
+
 def hour_of_lines(start: int, rng: random.Random) -> list[bytes]:
     """An hour's worth of a router's lines, `start` hours ago: messages, firewall drops, DNS lookups."""
     moment = NOW - timedelta(hours=start)
@@ -111,11 +138,19 @@ def test_an_upgrade_totals_the_days_stored_before_it_while_the_collector_runs(
             "ALTER TABLE dns_device_hourly DROP PRIMARY KEY, ADD PRIMARY KEY (timestamp, host, device, outcome)"
         )
         cursor.execute("ALTER TABLE dns_hourly DROP INDEX dns_hourly_domain")
+        cursor.execute("DROP TABLE dns_domain_daily")
+        cursor.execute(OLD_DOMAIN_DAILY)
+        cursor.execute(  # a day only the old table still holds (its queries and hours gone: shorter retention)
+            "INSERT INTO dns_domain_daily VALUES (%s, 'router', 1, 'cached', 5), (%s, 'router', 1, 'blocked', 2)",
+            (OLD_DAY, OLD_DAY),
+        )
     rng = random.Random(8)
     collector = start_collector()
     queries = send_hours(collector, [50, 2, 30], rng)
     wait_for(db, "SELECT COUNT(*) FROM dns_queries", queries)
     mariadb.init_database(**passwords(db_env))
+    assert domain_days(db) == {**raw_domain_days(db), **OLD_COUNTS}, "converted, and what was stored meanwhile"
+    assert not fetch(db, "SHOW TABLES LIKE 'dns_domain_daily_v1'"), "the old table dropped"
     assert totals(db) == raw_days(db), "the days stored before the upgrade"
     assert device_days_match(db)
     assert fetch(db, HOURLY_KEY)[0]["k"] == "timestamp,outcome,host,device", "rekeyed for the outcomes chart"
@@ -125,7 +160,9 @@ def test_an_upgrade_totals_the_days_stored_before_it_while_the_collector_runs(
     wait_for(db, "SELECT COUNT(*) FROM dns_queries", queries)
     assert totals(db) == raw_days(db), "the collector adds to the table the upgrade made, without a restart"
     assert device_days_match(db)
+    assert domain_days(db) == {**raw_domain_days(db), **OLD_COUNTS}
     mariadb.init_database(**passwords(db_env))
     assert totals(db) == raw_days(db), "running the upgrade again changes nothing"
     assert device_days_match(db)
+    assert domain_days(db) == {**raw_domain_days(db), **OLD_COUNTS}
     assert "Traceback" not in collector.output()

@@ -12,7 +12,7 @@ import pymysql
 from collector import db as collector_db
 from collector.owners import AddressOwners
 from collector.settings import Settings
-from common.store import DAY, floor_time
+from common.store import DAY, DNS_OUTCOMES, floor_time
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, Receiver, collector_env, lf_framed, send_tcp, send_udp
 
@@ -172,10 +172,7 @@ def test_old_dated_and_shuffled_queries_keep_every_derived_answer_equal_to_the_r
     ):
         raw = fetch(db, f"SELECT DATE_FORMAT(timestamp, '{bucket}') AS t, host, {key} AS k, outcome, COUNT(*) AS n"
                         " FROM dns_queries GROUP BY 1, 2, 3, 4")  # fmt: skip
-        stored = fetch(db, f"SELECT timestamp AS t, host, {key} AS k, outcome, queries AS n FROM {table}")
-        assert {(str(r["t"]), r["host"], r["k"], r["outcome"]): r["n"] for r in raw} == {
-            (f"{r['t']:%Y-%m-%d %H:%M:%S}", r["host"], r["k"], r["outcome"]): r["n"] for r in stored
-        }, table
+        assert {(str(r["t"]), r["host"], r["k"], r["outcome"]): r["n"] for r in raw} == stored_counts(db, table, key)
     devices = {row["device"] for row in fetch(db, "SELECT DISTINCT device FROM dns_queries")}
     assert devices == {"02:00:00:00:00:00", "02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:03",
                        "192.168.1.14", "192.168.1.15"}  # fmt: skip
@@ -184,6 +181,19 @@ def test_old_dated_and_shuffled_queries_keep_every_derived_answer_equal_to_the_r
         "SELECT COUNT(*) FROM information_schema.partitions WHERE table_name = 'dns_queries' AND partition_name = "
     )
     assert wait_for(db, f"{partition}'{day}'", 1) == 1, "old-dated queries get their own day, like the other logs"
+
+
+def stored_counts(db: pymysql.connections.Connection, table: str, key: str) -> dict[tuple, int]:
+    """A counts table as (bucket, host, key, outcome) -> queries; dns_domain_daily's outcome columns as rows."""
+    if table != "dns_domain_daily":
+        stored = fetch(db, f"SELECT timestamp AS t, host, {key} AS k, outcome, queries AS n FROM {table}")
+        return {(f"{r['t']:%Y-%m-%d %H:%M:%S}", r["host"], r["k"], r["outcome"]): r["n"] for r in stored}
+    counts = {}
+    for r in fetch(db, f"SELECT * FROM {table}"):
+        assert r["queries"] == sum(r[outcome] for outcome in DNS_OUTCOMES), "every query has one outcome"
+        counts.update({(f"{r['timestamp']:%Y-%m-%d %H:%M:%S}", r["host"], r["domain_id"], outcome): r[outcome]
+                       for outcome in DNS_OUTCOMES if r[outcome]})  # fmt: skip
+    return counts
 
 
 def test_an_address_is_named_after_the_device_that_held_it_when_the_query_was_made() -> None:

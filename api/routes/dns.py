@@ -19,7 +19,16 @@ from api.deps import TimeRange, TimeRangeDep, parse_moment, utcnow
 from api.models import DeviceDomain, DnsTop, NewDomain
 from api.routes.devices import MacPath, parse_mac
 from common.addresses import normalise_ip, normalise_mac
-from common.store import DAY, DNS_OUTCOMES, DNS_RAW_COUNT, DNS_SUMMED_COUNT, HOUR, floor_time
+from common.store import (
+    DAY,
+    DNS_DAY_TABLE,
+    DNS_OUTCOMES,
+    DNS_RAW_COUNT,
+    DNS_SUMMED_COUNT,
+    HOUR,
+    dns_day_count,
+    floor_time,
+)
 
 router = APIRouter(tags=["dns"])
 
@@ -64,23 +73,36 @@ RAW = "dns_queries"
 HOURLY = ("dns_hourly", HOUR)  # by host, device, domain and outcome
 DEVICE_HOURLY = ("dns_device_hourly", HOUR)  # by host, device and outcome
 DEVICE_DAILY = ("dns_device_daily", DAY)  # the same per day
-DOMAIN_DAILY = ("dns_domain_daily", DAY)  # by host, domain and outcome
+DOMAIN_DAILY = (DNS_DAY_TABLE, DAY)  # by host and domain, each outcome a column
 
 
 def _ranked_rows(
-    span: TimeRange, key: str, where: list[str], params: list[object], levels: list[tuple[str, timedelta]]
+    span: TimeRange,
+    key: str,
+    where: list[str],
+    params: list[object],
+    levels: list[tuple[str, timedelta]],
+    outcome: str | None = None,
 ) -> tuple[str, list[object]]:
-    """SQL giving (k, n, b): queries and blocked queries per `key`, from the coarsest counts that answer, raw edges."""
-    filters = "".join(f" AND {condition}" for condition in where)
+    """SQL giving (k, n, b): queries and blocked queries per `key`, from the coarsest counts that answer, raw edges.
+
+    An `outcome` is a condition on the tables with a row per outcome, a column of dns_domain_daily.
+    """
     parts, args = [], []
     for table, start, end in pieces(span.since, span.until, levels):
-        counted = DNS_RAW_COUNT if table == RAW else DNS_SUMMED_COUNT
+        if table == DNS_DAY_TABLE:
+            counted, conditions, values = dns_day_count(outcome), where, params
+        else:
+            counted = DNS_RAW_COUNT if table == RAW else DNS_SUMMED_COUNT
+            conditions, values = (where, params) if outcome is None else ([*where, "outcome = %s"], [*params, outcome])
+        filters = "".join(f" AND {condition}" for condition in conditions)
         parts.append(
             f"SELECT {key} AS k, {counted} FROM {table} WHERE timestamp >= %s AND timestamp < %s{filters} GROUP BY 1"
         )
-        args += [start, end, *params]
+        args += [start, end, *values]
     union = " UNION ALL ".join(parts)
-    return f"SELECT k, SUM(n) AS n, SUM(b) AS b FROM ({union}) AS parts GROUP BY k", args
+    # HAVING: an outcome of dns_domain_daily is a column, zero in rows of domains with none of it
+    return f"SELECT k, SUM(n) AS n, SUM(b) AS b FROM ({union}) AS parts GROUP BY k HAVING n > 0", args
 
 
 @router.get("/dns/top", response_model=DnsTop)
@@ -103,8 +125,7 @@ def top(
     if outcome is not None:
         if outcome.lower() not in DNS_OUTCOMES:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"outcome must be one of {', '.join(DNS_OUTCOMES)}")
-        where.append("outcome = %s")
-        params.append(outcome.lower())
+        outcome = outcome.lower()
     if device is not None:
         where.append("device = %s")
         params.append(device_value(device))
@@ -115,7 +136,7 @@ def top(
         key, levels = "domain_id", [DOMAIN_DAILY, HOURLY] if device is None else [HOURLY]
     else:  # the device counts have no domain: with one asked for, the hourly ones answer
         key, levels = "device", [DEVICE_DAILY, DEVICE_HOURLY] if domain is None else [HOURLY]
-    ranked, args = _ranked_rows(span, key, where, params, levels)
+    ranked, args = _ranked_rows(span, key, where, params, levels, outcome)
     total = "SUM(r.n) OVER () AS total"  # every matching query, beside the first `limit` values
     if by == DnsField.domain:
         sql = (
