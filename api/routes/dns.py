@@ -189,21 +189,19 @@ def new_domains(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict]:
     """Domains a device asked for the first time in the range (default the last 24 h), newest first."""
-    where, params = "", []
-    if device is not None:
-        where, params = " AND device = %s", [device_value(device)]
+    params = [] if device is None else [device_value(device)]
+    mine = " AND x.device = %s" if params else ""
     # Only rows from the `limit`-th newest first time on are joined and sorted (ties with it kept, so the
     # order by device and name stays exact): a month holds tens of thousands of pairs.
     newest = (
-        f"SELECT first_seen FROM dns_device_domains WHERE first_seen >= %s AND first_seen < %s{where}"
-        " ORDER BY first_seen DESC LIMIT 1 OFFSET %s"
+        f"SELECT x.first_seen FROM dns_device_domains AS x WHERE x.first_seen >= %s AND x.first_seen < %s{mine}"
+        " ORDER BY x.first_seen DESC LIMIT 1 OFFSET %s"
     )
     return query(
         db,
         "SELECT x.device, v.name, v.vendor, v.hostname, v.known, d.name AS domain, x.first_seen, x.last_seen,"
         " x.queries, x.blocked FROM dns_device_domains AS x JOIN dns_domains AS d ON d.id = x.domain_id"
         f" LEFT JOIN devices AS v ON v.mac = x.device WHERE x.first_seen >= COALESCE(({newest}), %s)"
-        f" AND x.first_seen < %s{where.replace('device', 'x.device')} ORDER BY x.first_seen DESC, x.device, d.name"
-        " LIMIT %s",
+        f" AND x.first_seen < %s{mine} ORDER BY x.first_seen DESC, x.device, d.name LIMIT %s",
         [span.since, span.until, *params, limit - 1, span.since, span.until, *params, limit],
     )
