@@ -457,6 +457,7 @@ SINCE = f"GREATEST($__timeFrom(), FROM_UNIXTIME($__unixEpochTo() - {SEARCH_HOURS
 CUT = f"FROM_UNIXTIME($__unixEpochTo() - {SEARCH_HOURS * 3600}) > $__timeFrom()"  # the range is longer
 STOPPED_AT = f"DATE_FORMAT({SINCE}, '%Y-%m-%d %H:%i')"
 SEARCHED_FROM = f"CONCAT(' (searched from ', {STOPPED_AT}, ' UTC)')"
+FIVE_MINUTES_FROM = "FROM_UNIXTIME($__unixEpochFrom() DIV 300 * 300)"  # the 5-minute interval holding the start
 
 
 def logs() -> dict[str, Any]:
@@ -490,11 +491,22 @@ def logs() -> dict[str, Any]:
     columns = f"timestamp AS time, host, program, {SEVERITY_NAME} AS severity, message"
 
     def newest(condition: str, limit: int) -> str:
-        # A last row says where a text search stopped: shown only when what it searched held fewer than a page.
+        # Without a text filter, the newest `limit` 5-minute intervals whose counts match hold the page, so a
+        # rare host or severity is found without an index on it. With one, the search reads from SINCE; a
+        # last row says where it stopped: shown only when what it searched held fewer than a page.
+        intervals = (
+            f"SELECT timestamp AS start FROM {MESSAGE_COUNTS} WHERE timestamp >= {FIVE_MINUTES_FROM}"
+            f" AND timestamp <= $__timeTo() AND {var_in('host', 'host')}{condition} AND ${{filter:sqlstring}} = ''"
+            f" GROUP BY timestamp ORDER BY timestamp DESC LIMIT {limit}"
+        )
         return (
-            f"SELECT time, host, program, severity, message FROM ((SELECT {columns}, id FROM messages"
-            f" WHERE {where}{condition} AND timestamp >= IF(${{filter:sqlstring}} = '', $__timeFrom(), {SINCE})"
-            f" ORDER BY timestamp DESC, id DESC LIMIT {limit}) UNION ALL (SELECT {SINCE}, '', '', '',"
+            f"SELECT time, host, program, severity, message FROM ((SELECT {columns}, id FROM ({intervals})"
+            " AS counted STRAIGHT_JOIN messages FORCE INDEX (PRIMARY) ON messages.timestamp >= counted.start"
+            " AND messages.timestamp < FROM_UNIXTIME(UNIX_TIMESTAMP(counted.start) + 300)"
+            f" WHERE {where}{condition} ORDER BY timestamp DESC, id DESC LIMIT {limit})"
+            f" UNION ALL (SELECT {columns}, id FROM messages WHERE {where}{condition} AND timestamp >= {SINCE}"
+            f" AND ${{filter:sqlstring}} <> '' ORDER BY timestamp DESC, id DESC LIMIT {limit})"
+            f" UNION ALL (SELECT {SINCE}, '', '', '',"
             " CONCAT('Older messages of the range not searched: the text search stopped at ',"
             f" {STOPPED_AT}, ' UTC. Narrow or move the time range to search them.'), 0"
             f" FROM DUAL WHERE ${{filter:sqlstring}} <> '' AND {CUT})) AS shown ORDER BY time DESC, id DESC"

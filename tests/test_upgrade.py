@@ -29,6 +29,11 @@ ID_INDEXES = (  # an index leading with id, or an AUTO_INCREMENT id, in a log ta
     f" WHERE table_schema = 'siem' AND {NUMBERED} AND extra LIKE '%%auto_increment%%'"
 )
 
+SECONDARY = (
+    "SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_schema = 'siem' AND table_name = %s"
+    " AND index_name <> 'PRIMARY'"
+)
+
 
 def counters(db: pymysql.connections.Connection) -> dict[str, int]:
     """The next id of each log table as row_ids keeps it."""
@@ -91,6 +96,7 @@ def test_upgrade_converts_a_collector_filled_database_in_place_and_again_changes
     plain = fetch(db, PLAIN_TABLES)
     assert plain == [], "every table is page-compressed, the inventory and counts too"
     assert fetch(db, ID_INDEXES) == [], "no index on id beside the primary key, no AUTO_INCREMENT"
+    assert fetch(db, SECONDARY, "messages") == [], "no index on host or severity: the counts find those"
     assert counters(db) == {table: max(row["id"] for row in before[table]) + 1 for table in LOG_TABLES} | {
         "dns_queries": 1
     }

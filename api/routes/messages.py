@@ -75,6 +75,36 @@ def search_floor(db: DbDep, since: datetime, end: datetime, budget: int) -> date
     return None
 
 
+def _counted_filters(host: str | None, program: str | None, severity: str | None) -> tuple[list[str], list[object]]:
+    """Conditions on host, program and severity, the columns messages and messages_counts share."""
+    conditions, params = [], []
+    for column, value in (("host", host), ("program", program)):
+        if value is not None:
+            conditions.append(f"{column} = %s")
+            params.append(value)
+    if severity is not None:
+        conditions.append("severity <= %s")
+        params.append(parse_severity(severity))
+    return conditions, params
+
+
+def newest_intervals(
+    db: DbDep, conditions: list[str], params: list[object], since: datetime, end: datetime, count: int
+) -> list[datetime]:
+    """The newest `count` 5-minute intervals from since to end whose counts hold messages matching `conditions`.
+
+    `conditions` are on host, program and severity, columns messages_counts shares (a message
+    without a program counts under ''); each interval found holds at least one matching message.
+    """
+    rows = query(
+        db,
+        "SELECT timestamp FROM messages_counts WHERE timestamp >= %s AND timestamp <= %s"
+        f"{''.join(f' AND {c}' for c in conditions)} GROUP BY timestamp ORDER BY timestamp DESC LIMIT %s",
+        [floor_time(since, FIVE_MINUTES), end, *params, count],
+    )
+    return [row["timestamp"] for row in rows]
+
+
 # A newest-first page over a month merges the first rows of every day partition, each a read from
 # disk; when the last day holds a page, it alone answers (the same rows the whole range gives).
 RECENT = timedelta(days=1)
@@ -97,14 +127,9 @@ def messages(
     A text search reads at most SIEM_API_SEARCH_ROWS messages per request, so its page may hold
     fewer than `limit` items and still carry a `next_cursor` that goes on from where it stopped.
     """
-    conditions, params = ["timestamp >= %s", "timestamp < %s"], [span.since, span.until]
-    for column, value in (("host", host), ("program", program)):
-        if value is not None:
-            conditions.append(f"{column} = %s")
-            params.append(value)
-    if severity is not None:
-        conditions.append("severity <= %s")
-        params.append(parse_severity(severity))
+    counted, counted_params = _counted_filters(host, program, severity)  # what the 5-minute counts can tell
+    conditions = ["timestamp >= %s", "timestamp < %s", *counted]
+    params = [span.since, span.until, *counted_params]
     if q:
         conditions.append("message LIKE %s")
         params.append(like_pattern(q))
@@ -115,7 +140,19 @@ def messages(
         params.extend([stamp, stamp, row_id])
         end = min(end, stamp)
     floor = None
-    if q:  # counts outlive the messages retention deletes: start where the messages do
+    if counted and not q:
+        # The 5-minute counts say which intervals hold matching messages: the newest limit + 1 of them
+        # (one more after a cursor: its own may be spent) hold the page and tell whether there is more,
+        # however rare the match, with no index on these columns. If a message counted is not there
+        # (retention took it, MariaDB refused it), the page says to go on below the intervals read.
+        wanted = limit + 1 + (cursor is not None)
+        marked = newest_intervals(db, counted, counted_params, span.since, end, wanted)
+        if not marked:
+            return MessagePage(items=[], next_cursor=None)
+        conditions.append("(" + " OR ".join(["(timestamp >= %s AND timestamp < %s)"] * len(marked)) + ")")
+        params.extend(moment for start in marked for moment in (start, start + FIVE_MINUTES))
+        floor = marked[-1] if len(marked) == wanted else None
+    elif q:  # counts outlive the messages retention deletes: start where the messages do
         oldest = query(db, "SELECT MIN(timestamp) AS oldest FROM messages")[0]["oldest"]
         since = max(span.since, oldest or end)
         floor = search_floor(db, since, end, settings.api_search_rows) if end > since else None
