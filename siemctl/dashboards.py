@@ -494,16 +494,24 @@ def logs() -> dict[str, Any]:
         # Without a text filter, the newest `limit` 5-minute intervals whose counts match hold the page, so a
         # rare host or severity is found without an index on it. With one, the search reads from SINCE; a
         # last row says where it stopped: shown only when what it searched held fewer than a page.
-        intervals = (
-            f"SELECT timestamp AS start FROM {MESSAGE_COUNTS} WHERE timestamp >= {FIVE_MINUTES_FROM}"
-            f" AND timestamp <= $__timeTo() AND {var_in('host', 'host')}{condition} AND ${{filter:sqlstring}} = ''"
+        newest_counts = (
+            f"SELECT timestamp AS start, SUM(messages) AS n FROM {MESSAGE_COUNTS}"
+            f" WHERE timestamp >= {FIVE_MINUTES_FROM} AND timestamp <= $__timeTo() AND {var_in('host', 'host')}"
+            f"{condition} AND ${{filter:sqlstring}} = ''"
             f" GROUP BY timestamp ORDER BY timestamp DESC LIMIT {limit}"
+        )
+        intervals = (  # of those, the newest that hold `limit` matching messages
+            f"SELECT start FROM (SELECT start, SUM(n) OVER (ORDER BY start DESC) - n AS newer FROM ({newest_counts})"
+            f" AS newest) AS held WHERE newer < {limit}"
         )
         return (
             f"SELECT time, host, program, severity, message FROM ((SELECT {columns}, id FROM ({intervals})"
-            " AS counted STRAIGHT_JOIN messages FORCE INDEX (PRIMARY) ON messages.timestamp >= counted.start"
+            # the range's bounds through the interval's, so that each interval is read by the time key
+            " AS counted STRAIGHT_JOIN messages FORCE INDEX (PRIMARY)"
+            " ON messages.timestamp >= GREATEST(counted.start, $__timeFrom())"
             " AND messages.timestamp < FROM_UNIXTIME(UNIX_TIMESTAMP(counted.start) + 300)"
-            f" WHERE {where}{condition} ORDER BY timestamp DESC, id DESC LIMIT {limit})"
+            " AND messages.timestamp <= GREATEST(counted.start, $__timeTo())"
+            f" WHERE {var_in('host', 'host')}{condition} ORDER BY timestamp DESC, id DESC LIMIT {limit})"
             f" UNION ALL (SELECT {columns}, id FROM messages WHERE {where}{condition} AND timestamp >= {SINCE}"
             f" AND ${{filter:sqlstring}} <> '' ORDER BY timestamp DESC, id DESC LIMIT {limit})"
             f" UNION ALL (SELECT {SINCE}, '', '', '',"

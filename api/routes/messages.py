@@ -89,20 +89,27 @@ def _counted_filters(host: str | None, program: str | None, severity: str | None
 
 
 def newest_intervals(
-    db: DbDep, conditions: list[str], params: list[object], since: datetime, end: datetime, count: int
-) -> list[datetime]:
-    """The newest `count` 5-minute intervals from since to end whose counts hold messages matching `conditions`.
+    db: DbDep, conditions: list[str], params: list[object], since: datetime, end: datetime, count: int, spent: bool
+) -> tuple[list[datetime], bool]:
+    """The newest 5-minute intervals from since to end whose counts hold `count` messages matching `conditions`.
 
     `conditions` are on host, program and severity, columns messages_counts shares (a message
-    without a program counts under ''); each interval found holds at least one matching message.
+    without a program counts under ''). With `spent`, the newest interval's messages (a cursor's
+    own) count for none. Also tells whether they are all the matching intervals there are.
     """
     rows = query(
         db,
-        "SELECT timestamp FROM messages_counts WHERE timestamp >= %s AND timestamp <= %s"
+        "SELECT timestamp, SUM(messages) AS n FROM messages_counts WHERE timestamp >= %s AND timestamp <= %s"
         f"{''.join(f' AND {c}' for c in conditions)} GROUP BY timestamp ORDER BY timestamp DESC LIMIT %s",
-        [floor_time(since, FIVE_MINUTES), end, *params, count],
+        [floor_time(since, FIVE_MINUTES), end, *params, count + spent],
     )
-    return [row["timestamp"] for row in rows]
+    intervals, held = [], 0
+    for position, row in enumerate(rows):
+        intervals.append(row["timestamp"])
+        held += 0 if spent and position == 0 else int(row["n"])
+        if held >= count:
+            return intervals, False
+    return intervals, len(rows) < count + spent
 
 
 # A newest-first page over a month merges the first rows of every day partition, each a read from
@@ -141,17 +148,16 @@ def messages(
         end = min(end, stamp)
     floor = None
     if counted and not q:
-        # The 5-minute counts say which intervals hold matching messages: the newest limit + 1 of them
-        # (one more after a cursor: its own may be spent) hold the page and tell whether there is more,
-        # however rare the match, with no index on these columns. If a message counted is not there
-        # (retention took it, MariaDB refused it), the page says to go on below the intervals read.
-        wanted = limit + 1 + (cursor is not None)
-        marked = newest_intervals(db, counted, counted_params, span.since, end, wanted)
+        # The 5-minute counts say which intervals hold matching messages: the newest that hold limit + 1
+        # of them (not counting a cursor's own, which may be spent) hold the page and tell whether there
+        # is more, however rare the match, with no index on these columns. If a message counted is not
+        # there (retention took it, MariaDB refused it), the page says to go on below the intervals read.
+        marked, whole = newest_intervals(db, counted, counted_params, span.since, end, limit + 1, cursor is not None)
         if not marked:
             return MessagePage(items=[], next_cursor=None)
         conditions.append("(" + " OR ".join(["(timestamp >= %s AND timestamp < %s)"] * len(marked)) + ")")
         params.extend(moment for start in marked for moment in (start, start + FIVE_MINUTES))
-        floor = marked[-1] if len(marked) == wanted else None
+        floor = None if whole else marked[-1]
     elif q:  # counts outlive the messages retention deletes: start where the messages do
         oldest = query(db, "SELECT MIN(timestamp) AS oldest FROM messages")[0]["oldest"]
         since = max(span.since, oldest or end)
