@@ -28,7 +28,6 @@ def dns_rows(queries: list[DnsQuery], owners: AddressOwners, domain_ids: dict[st
 
 
 _OUTCOME_COLUMN = {outcome: 1 + i for i, outcome in enumerate(DNS_OUTCOMES)}  # after the total
-_UNKNOWN = _OUTCOME_COLUMN["unknown"]
 
 
 class DnsCounts(NamedTuple):
@@ -64,7 +63,7 @@ def dns_counts(rows: list[tuple]) -> DnsCounts:
         if counts is None:
             counts = domains[key] = [0] * (1 + len(DNS_OUTCOMES))
         counts[0] += n
-        counts[_OUTCOME_COLUMN.get(outcome, _UNKNOWN)] += n
+        counts[_OUTCOME_COLUMN[outcome]] += n  # the parser gives only these
     days: Counter[tuple] = Counter()
     for (hour, *key), n in devices.items():
         days[(floor_time(hour, DAY), *key)] += n

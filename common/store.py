@@ -27,16 +27,22 @@ def day_partition(day: datetime) -> str:
 
 # What became of a DNS query (dns_queries.outcome), which the collector writes and the API and panels filter by.
 DNS_OUTCOMES = ("answered", "cached", "local", "blocked", "nxdomain", "nodata", "failed", "forwarded", "unknown")
-# Queries (n) and blocked queries (b) of a group: counted in the raw dns_queries, summed in the counts tables.
-DNS_RAW_COUNT = "COUNT(*) AS n, SUM(outcome = 'blocked') AS b"
-DNS_SUMMED_COUNT = "SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b"
+DNS_RAW_TABLE = "dns_queries"
 # dns_domain_daily keeps one row per day, router and domain: every query (`queries`), then each outcome's
 # share in a column named as the outcome (a row per outcome was 2.5 times the rows to add up for a month).
 DNS_DAY_TABLE = "dns_domain_daily"
 
 
-def dns_day_count(outcome: str | None = None) -> str:
-    """Queries (n) and blocked queries (b) summed from dns_domain_daily, of one outcome if given."""
+def dns_count(table: str, outcome: str | None = None) -> str:
+    """Queries (n) and blocked queries (b) of a group of `table`'s rows, of one outcome's column if given.
+
+    The raw dns_queries are counted, the counts tables summed; `outcome` is for dns_domain_daily,
+    whose outcomes are columns (the other tables take it as a condition on their `outcome`).
+    """
+    if table == DNS_RAW_TABLE:
+        return "COUNT(*) AS n, SUM(outcome = 'blocked') AS b"
+    if table != DNS_DAY_TABLE:
+        return "SUM(queries) AS n, SUM(IF(outcome = 'blocked', queries, 0)) AS b"
     if outcome is None:
         return "SUM(queries) AS n, SUM(blocked) AS b"
     if outcome not in DNS_OUTCOMES:

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from common.store import DNS_DAY_TABLE, DNS_RAW_COUNT, DNS_SUMMED_COUNT, NO_VALUE, REST, dns_day_count
+from common.store import DNS_DAY_TABLE, DNS_RAW_TABLE, NO_VALUE, REST, dns_count
 from siemctl.panels import (
     ALL,
     DATASOURCE,
@@ -130,10 +130,9 @@ def dns_union(keys: list[tuple[str, str, str]], where: str, levels: list[tuple[s
     group = ", ".join(str(i) for i in range(1, len(keys) + 1))
     parts = []
     for source, span in levels:
-        raw = source == "dns_queries"
+        raw = source == DNS_RAW_TABLE
         columns = ", ".join(f"{r if raw else h} AS {alias}" for h, r, alias in keys)
-        counted = DNS_RAW_COUNT if raw else dns_day_count() if source == DNS_DAY_TABLE else DNS_SUMMED_COUNT
-        parts.append(f"SELECT {columns}, {counted} FROM {source} WHERE {span} AND {where} GROUP BY {group}")
+        parts.append(f"SELECT {columns}, {dns_count(source)} FROM {source} WHERE {span} AND {where} GROUP BY {group}")
     return " UNION ALL ".join(parts)
 
 

@@ -19,16 +19,7 @@ from api.deps import TimeRange, TimeRangeDep, parse_moment, utcnow
 from api.models import DeviceDomain, DnsTop, NewDomain
 from api.routes.devices import MacPath, parse_mac
 from common.addresses import normalise_ip, normalise_mac
-from common.store import (
-    DAY,
-    DNS_DAY_TABLE,
-    DNS_OUTCOMES,
-    DNS_RAW_COUNT,
-    DNS_SUMMED_COUNT,
-    HOUR,
-    dns_day_count,
-    floor_time,
-)
+from common.store import DAY, DNS_DAY_TABLE, DNS_OUTCOMES, DNS_RAW_TABLE, HOUR, dns_count, floor_time
 
 router = APIRouter(tags=["dns"])
 
@@ -69,7 +60,7 @@ def pieces(
     return [*pieces(since, first, finer), (table, first, last), *pieces(last, until, finer)]
 
 
-RAW = "dns_queries"
+RAW = DNS_RAW_TABLE
 HOURLY = ("dns_hourly", HOUR)  # by host, device, domain and outcome
 DEVICE_HOURLY = ("dns_device_hourly", HOUR)  # by host, device and outcome
 DEVICE_DAILY = ("dns_device_daily", DAY)  # the same per day
@@ -90,11 +81,10 @@ def _ranked_rows(
     """
     parts, args = [], []
     for table, start, end in pieces(span.since, span.until, levels):
-        if table == DNS_DAY_TABLE:
-            counted, conditions, values = dns_day_count(outcome), where, params
-        else:
-            counted = DNS_RAW_COUNT if table == RAW else DNS_SUMMED_COUNT
-            conditions, values = (where, params) if outcome is None else ([*where, "outcome = %s"], [*params, outcome])
+        conditions, values = where, params
+        if outcome is not None and table != DNS_DAY_TABLE:
+            conditions, values = [*where, "outcome = %s"], [*params, outcome]
+        counted = dns_count(table, outcome)
         filters = "".join(f" AND {condition}" for condition in conditions)
         parts.append(
             f"SELECT {key} AS k, {counted} FROM {table} WHERE timestamp >= %s AND timestamp < %s{filters} GROUP BY 1"
