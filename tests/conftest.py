@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,6 +15,7 @@ import pytest
 
 from tests.servers import ROOT, CollectorProcess, MariaDBServer, Receiver, collector_env, free_port
 
+MIDNIGHT_MARGIN = timedelta(minutes=2)  # longer than any one test runs
 TABLES = ("messages", "packetfilter", "addrwatch", "dns_queries")
 FRESH_PARTITIONS = "PARTITION BY RANGE COLUMNS (timestamp) (PARTITION p_future VALUES LESS THAN (MAXVALUE))"
 DERIVED_TABLES = (
@@ -61,9 +62,24 @@ def grafana_reader(mariadb: MariaDBServer, db_env: dict[str, str]) -> pymysql.co
     )
 
 
+def wait_out_midnight() -> None:
+    """Sleep past a UTC midnight that is too close: a test's day names must be the collector's day names."""
+    now = datetime.now(UTC)
+    left = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) - now
+    if left < MIDNIGHT_MARGIN:
+        time.sleep(left.total_seconds() + 1)
+
+
+@pytest.fixture
+def now(db: pymysql.connections.Connection) -> datetime:
+    """This second in UTC, taken after `db` has made sure the day lasts the test (module constants are minutes old)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 @pytest.fixture
 def db(mariadb: MariaDBServer, db_env: dict[str, str]) -> Iterator[pymysql.connections.Connection]:
-    """A root connection to the emptied siem database."""
+    """A root connection to the emptied siem database, on a UTC day that lasts the whole test."""
+    wait_out_midnight()
     connection = mariadb.connect("siem")
     empty_tables(connection)
     with connection.cursor() as cursor:

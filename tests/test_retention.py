@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pymysql
 
@@ -10,16 +10,15 @@ from collector.retention import RAW_TABLES, storage_sizes
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, octet_counted, send_tcp
 
-NOW = datetime.now(UTC).replace(microsecond=0)
 PACKET = (
     "drop wan in: IN=eth0 OUT= MAC=00:0d:b9:4f:2a:10:3c:a6:2f:11:22:33:08:00 SRC=141.230.240.75 "
     "DST=198.51.100.23 LEN=44 TOS=0x00 PREC=0x00 TTL=61 ID=1 DF PROTO=TCP SPT=5 DPT=23 WINDOW=1 RES=0x00 SYN URGP=0"
 )
 
 
-def lines_at(days_ago: int, count: int) -> list[bytes]:
+def lines_at(now: datetime, days_ago: int, count: int) -> list[bytes]:
     """A message, a firewall line and a discovery, `days_ago` days old, repeated."""
-    moment = NOW - timedelta(days=days_ago)
+    moment = now - timedelta(days=days_ago)
     iso, unix = moment.isoformat().replace("+00:00", "Z"), int(moment.timestamp())
     mac = f"00:11:22:33:44:{days_ago:02x}"
     return [
@@ -30,14 +29,14 @@ def lines_at(days_ago: int, count: int) -> list[bytes]:
 
 
 def test_old_rows_expire_recent_rows_and_devices_stay(
-    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, now: datetime
 ) -> None:
     """With 30-day limits, 100-day-old rows go (12,002 messages, one partition dropped); newer rows and devices stay."""
     collector = start_collector(
         SIEM_RETENTION_MESSAGES_DAYS="30", SIEM_RETENTION_ADDRWATCH_DAYS="30", SIEM_RETENTION_DEVICE_EVENTS_DAYS="30",
         SIEM_RETENTION_PACKETFILTER_DAYS="0", SIEM_RETENTION_CHECK_SECONDS="0.5",
     )  # fmt: skip
-    send_tcp(collector.port, octet_counted(*lines_at(100, 12000), *lines_at(10, 5), *lines_at(0, 5)))
+    send_tcp(collector.port, octet_counted(*lines_at(now, 100, 12000), *lines_at(now, 10, 5), *lines_at(now, 0, 5)))
     assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE message LIKE 'day-100 %'", 0, timeout=60) == 0
     assert wait_for(db, "SELECT COUNT(*) FROM addrwatch WHERE timestamp < UTC_TIMESTAMP() - INTERVAL 30 DAY", 0) == 0
     assert wait_for(db, "SELECT COUNT(*) FROM device_events", 2) == 2, "events of the expired day go"
@@ -53,8 +52,9 @@ def test_old_rows_expire_recent_rows_and_devices_stay(
         )
         time.sleep(0.2)
     assert reported == 12002, "each round says what it deleted"
-    assert all(name >= day_name(30) for name in partitions_of(db, "messages")), "no partition of expired days is left"
-    assert day_name(100) in partitions_of(db, "packetfilter"), "kept forever, in its own day"
+    expired = [name for name in partitions_of(db, "messages") if name < day_name(now, 30)]
+    assert expired == [], "no partition of expired days is left"
+    assert day_name(now, 100) in partitions_of(db, "packetfilter"), "kept forever, in its own day"
     collector.stop()
     assert totals_match_rows(db), "the expired days' totals go with their rows"
 
@@ -71,11 +71,11 @@ def totals_match_rows(db: pymysql.connections.Connection) -> bool:
 
 
 def test_a_log_kept_forever_keeps_its_daily_totals_past_the_counts_retention(
-    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, now: datetime
 ) -> None:
     """Firewall rows kept forever (0 days): their 450-day-old day keeps its total, which /stats adds up."""
     collector = start_collector(SIEM_RETENTION_PACKETFILTER_DAYS="0", SIEM_RETENTION_CHECK_SECONDS="0.5")
-    send_tcp(collector.port, octet_counted(*lines_at(450, 3), *lines_at(0, 3)))
+    send_tcp(collector.port, octet_counted(*lines_at(now, 450, 3), *lines_at(now, 0, 3)))
     assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", 2) == 2
     assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE message LIKE 'day-450 %'", 0) == 0, "messages expire"
     time.sleep(2)  # a few retention rounds
@@ -93,9 +93,9 @@ def partitions_of(db: pymysql.connections.Connection, table: str) -> list[str]:
     return [row["name"] for row in rows]
 
 
-def day_name(days_ago: int) -> str:
+def day_name(now: datetime, days_ago: int) -> str:
     """The partition holding the UTC day `days_ago` days back."""
-    return f"p{NOW - timedelta(days=days_ago):%Y%m%d}"
+    return f"p{now - timedelta(days=days_ago):%Y%m%d}"
 
 
 def wait_for_partitions(db: pymysql.connections.Connection, names: list[str], timeout: float = 30) -> None:
@@ -114,20 +114,20 @@ def disk_bytes(db: pymysql.connections.Connection) -> int:
 
 
 def test_partitions_exist_a_week_ahead_and_old_or_future_dated_rows_are_kept_in_days_of_their_own(
-    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, now: datetime
 ) -> None:
     """Today and 7 days ahead get a partition at start; rows from 3 days ago and from 2038 are stored, never refused."""
     collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
-    ahead = [day_name(-days) for days in range(8)]
+    ahead = [day_name(now, -days) for days in range(8)]
     wait_for_partitions(db, [*ahead, "p_future"])
     for table in RAW_TABLES:
         assert partitions_of(db, table) == [*ahead, "p_future"]
     future = "<4>1 2038-01-19T03:14:07Z router kernel - - - " + PACKET
-    send_tcp(collector.port, octet_counted(*lines_at(3, 10), future.encode()))
+    send_tcp(collector.port, octet_counted(*lines_at(now, 3, 10), future.encode()))
     assert wait_for(db, "SELECT COUNT(*) FROM messages", 13) == 13
-    wait_for_partitions(db, [day_name(3), *ahead, "p_future"])
-    assert partitions_of(db, "messages") == [day_name(3), *ahead, "p_future"]
-    in_day = f"SELECT COUNT(*) AS n FROM messages PARTITION ({day_name(3)})"
+    wait_for_partitions(db, [day_name(now, 3), *ahead, "p_future"])
+    assert partitions_of(db, "messages") == [day_name(now, 3), *ahead, "p_future"]
+    in_day = f"SELECT COUNT(*) AS n FROM messages PARTITION ({day_name(now, 3)})"
     assert fetch(db, in_day)[0]["n"] == 12, "the old day's rows moved into its partition"
     assert fetch(db, "SELECT COUNT(*) AS n FROM packetfilter PARTITION (p_future)")[0]["n"] == 1
     assert fetch(db, "SELECT COUNT(*) AS n FROM packetfilter")[0]["n"] == 2
@@ -135,16 +135,15 @@ def test_partitions_exist_a_week_ahead_and_old_or_future_dated_rows_are_kept_in_
 
 
 def test_size_cap_drops_the_oldest_days_first_and_holds(
-    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, now: datetime
 ) -> None:
     """Over SIEM_MAX_DATABASE_MB whole days go, oldest first, across tables, until the files fit; the newest stay."""
     days = range(20, 0, -1)
     collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
-    send_tcp(collector.port, octet_counted(*[line for day in days for line in lines_at(day, 500)]))
+    send_tcp(collector.port, octet_counted(*[line for day in days for line in lines_at(now, day, 500)]))
     assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE program = 'app'", 500 * len(days), timeout=60) == 10000
-    every_day = [*(day_name(day) for day in days), *(day_name(-day) for day in range(8)), "p_future"]
+    every_day = [*(day_name(now, day) for day in days), *(day_name(now, -day) for day in range(8)), "p_future"]
     wait_for_partitions(db, every_day)
-    print("STATE", {t: partitions_of(db, t) for t in RAW_TABLES}, fetch(db, "SELECT COUNT(*) AS n FROM addrwatch"))
     collector.stop()
     assert partitions_of(db, "messages") == every_day, "each day has its partition"
     cap = disk_bytes(db) * 0.7
@@ -161,8 +160,7 @@ def test_size_cap_drops_the_oldest_days_first_and_holds(
     oldest_kept = max(int(day.split("-")[1]) for day in kept)
     assert kept == {f"day-{day}" for day in range(1, oldest_kept + 1)}, "the oldest days went first"
     older = "SELECT COUNT(*) AS n FROM addrwatch WHERE timestamp < UTC_TIMESTAMP() - INTERVAL %s DAY"
-    print("ROWS", fetch(db, "SELECT timestamp, UTC_TIMESTAMP() AS now FROM addrwatch ORDER BY timestamp"))
     assert fetch(db, older, oldest_kept + 1)[0]["n"] == 0, "the same days go from every log table"
     notice = fetch(db, "SELECT message FROM messages WHERE program = 'siem-collector' AND message LIKE 'size cap:%'")
     assert "MB allowed; deleted" in notice[0]["message"]
-    assert f"from before {NOW - timedelta(days=oldest_kept):%Y-%m-%d}" in notice[0]["message"]
+    assert f"from before {now - timedelta(days=oldest_kept):%Y-%m-%d}" in notice[0]["message"]

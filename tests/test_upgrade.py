@@ -1,6 +1,7 @@
 """Upgrade: log tables of the layout before day partitions, filled by the collector, convert in place losslessly."""
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import pymysql
 import pytest
@@ -72,13 +73,15 @@ def test_upgrade_converts_a_collector_filled_database_in_place_and_again_changes
     mariadb: MariaDBServer,
     db_env: dict[str, str],
     start_collector: Callable[..., CollectorProcess],
+    now: datetime,
 ) -> None:
     """Rows the collector stored before the upgrade are all there after it, same ids; days get partitions; ids go on."""
     db = v1_tables
     collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
     collector.wait_for_log("messages is not partitioned by day (a database from before): run `make upgrade-db`")
     future = ("<4>1 2038-01-19T03:14:07Z router kernel - - - " + PACKET).encode()
-    send_tcp(collector.port, octet_counted(*lines_at(40, 300), *lines_at(5, 300), *lines_at(0, 300), future))
+    days = [line for days_ago in (40, 5, 0) for line in lines_at(now, days_ago, 300)]
+    send_tcp(collector.port, octet_counted(*days, future))
     assert wait_for(db, "SELECT COUNT(*) FROM messages", 907) == 907
     collector.stop()
     before = everything(db)
@@ -91,7 +94,7 @@ def test_upgrade_converts_a_collector_filled_database_in_place_and_again_changes
     for table in LOG_TABLES:
         assert fetch(db, PRIMARY_KEY, table)[0]["k"] == "timestamp,id"
         assert "page_compressed" in fetch(db, OPTIONS, table)[0]["o"].lower()
-        assert partitions_of(db, table) == [day_name(40), day_name(5), day_name(0), "p_future"]
+        assert partitions_of(db, table) == [day_name(now, 40), day_name(now, 5), day_name(now, 0), "p_future"]
     assert fetch(db, "SELECT COUNT(*) AS n FROM packetfilter PARTITION (p_future)")[0]["n"] == 1
     plain = fetch(db, PLAIN_TABLES)
     assert plain == [], "every table is page-compressed, the inventory and counts too"
@@ -103,10 +106,10 @@ def test_upgrade_converts_a_collector_filled_database_in_place_and_again_changes
 
     mariadb.init_database(**passwords(db_env))
     assert everything(db) == before, "running it again changes nothing"
-    assert partitions_of(db, "messages") == [day_name(40), day_name(5), day_name(0), "p_future"]
+    assert partitions_of(db, "messages") == [day_name(now, 40), day_name(now, 5), day_name(now, 0), "p_future"]
 
     collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
-    send_tcp(collector.port, octet_counted(*lines_at(0, 10)))
+    send_tcp(collector.port, octet_counted(*lines_at(now, 0, 10)))
     assert wait_for(db, "SELECT COUNT(*) FROM messages", 919) == 919
     highest = max(row["id"] for row in before["messages"])
     after = fetch(db, "SELECT id FROM messages WHERE id > %s", highest)
@@ -121,6 +124,7 @@ def test_upgrade_counts_ids_of_tables_that_numbered_their_rows_and_drops_their_i
     mariadb: MariaDBServer,
     db_env: dict[str, str],
     start_collector: Callable[..., CollectorProcess],
+    now: datetime,
 ) -> None:
     """Tables of the release before row_ids (AUTO_INCREMENT, an index on id) lose both; ids go on after the highest."""
     with db.cursor() as cursor:
@@ -133,7 +137,7 @@ def test_upgrade_counts_ids_of_tables_that_numbered_their_rows_and_drops_their_i
     db.commit()
     try:
         collector = start_collector()
-        send_tcp(collector.port, octet_counted(*lines_at(0, 50)))
+        send_tcp(collector.port, octet_counted(*lines_at(now, 0, 50)))
         assert wait_for(db, "SELECT COUNT(*) FROM messages", 52) == 52
         collector.stop()
         assert "row_ids" not in collector.output(), "a database from before still takes every row"
@@ -150,7 +154,7 @@ def test_upgrade_counts_ids_of_tables_that_numbered_their_rows_and_drops_their_i
         for table in LOG_TABLES:
             assert len(fetch(db, f"SELECT id FROM {table}")) == len(before[table]) + (table == "messages")
         collector = start_collector()
-        send_tcp(collector.port, octet_counted(*lines_at(0, 10)))
+        send_tcp(collector.port, octet_counted(*lines_at(now, 0, 10)))
         assert wait_for(db, "SELECT COUNT(*) FROM messages WHERE id > 1000", 12) == 12, "numbered after every id"
         collector.stop()
         assert counters(db)["messages"] == 1013, "the counter moves with the rows"
