@@ -1,6 +1,7 @@
 """Batches reach MariaDB as LOAD DATA: every value arrives unchanged, and a bad one costs only its own row."""
 
 import contextlib
+import logging
 import os
 import resource
 import time
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from collector import db as collector_db
 from collector import writer as collector_writer
 from collector.buffer import Received
-from collector.bulk import encode_pieces, field
+from collector.bulk import LOAD_PACKET_BYTES, encode_pieces, field
 from collector.settings import Settings
 from tests.conftest import fetch, wait_for
 from tests.servers import CollectorProcess, MariaDBServer, collector_env, lf_framed, send_tcp
@@ -87,6 +88,19 @@ def test_any_text_is_stored_exactly(
     stored = fetch(db, "SELECT message, program, timestamp, truncated FROM messages ORDER BY id")
     assert [row["message"] for row in stored] == texts
     assert {(row["program"], row["timestamp"], row["truncated"]) for row in stored} == {(program, STAMP, 0)}
+
+
+def test_a_batch_of_several_load_packets_arrives_whole_and_in_order(
+    writer: pymysql.connections.Connection, db: pymysql.connections.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch's file goes in 1 MiB packets: rows cut by a packet's end and the last short packet all load at once."""
+    texts = [f"{i:05d} " + "é" * (700 + i % 97) for i in range(3000)]  # about 4.3 MB of text, 5 packets
+    assert sum(map(len, encode_pieces([message(text) for text in texts]))) > 4 * LOAD_PACKET_BYTES
+    with db.cursor() as cursor:
+        cursor.execute("DELETE FROM messages")
+    assert store(writer, [(collector_db.MESSAGES, [message(text) for text in texts])]) == 0
+    assert [row["message"] for row in fetch(db, "SELECT message FROM messages ORDER BY id")] == texts
+    assert not [record.message for record in caplog.records if record.levelno >= logging.WARNING], "no INSERT fallback"
 
 
 def test_a_value_mariadb_refuses_costs_only_its_row(
