@@ -134,10 +134,10 @@ DEVICE_EVENTS = _insert("device_events", ("timestamp", "mac", "event", "ip", "ol
 # connection: the messages with their counts, and everything parsed from them with theirs.
 MESSAGE_PART = frozenset({MESSAGES, MESSAGES_COUNTS, MESSAGES_HOURLY, MESSAGES_DAILY})
 
-# Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE.
 # pymysql looks its LOAD DATA LOCAL sender up by this name at each load: ours sends it in bigger packets.
 pymysql.connections._send_local_file = bulk.send_file
 
+# Plain inserts into the big log tables go as LOAD DATA LOCAL INFILE.
 _BULK = {
     MESSAGES: ("messages", MESSAGE_COLUMNS),
     PACKETFILTER: ("packetfilter", PACKETFILTER_COLUMNS),
