@@ -213,17 +213,35 @@ class Ranker(threading.Thread):
 
     def run(self) -> None:
         """Rank, then sleep a round, until stopped; MariaDB away only skips a round."""
+        connection = None
         while not self._stop_event.is_set():
             self._wake.clear()
-            connection = None
+            connection = self._round(connection)
+            self._wake.wait(ROUND_SECONDS)
+        db.close_quietly(connection)
+
+    def _round(self, connection: pymysql.connections.Connection | None) -> pymysql.connections.Connection | None:
+        """Rank what is due; return the connection to keep for the next round, None if MariaDB failed.
+
+        The connection is kept from round to round: opening one costs more CPU than a
+        round with nothing to rank (pymysql builds a TLS context for each). A kept one
+        that fails may only have outlived a MariaDB restart, so a new one tries at once.
+        """
+        fresh = connection is None
+        while True:
             try:
-                connection = db.connect(self._settings)
+                if connection is None:
+                    connection = db.connect(self._settings)
                 while not self._stop_event.is_set():
                     now = datetime.now(UTC).replace(tzinfo=None)
                     if rank_hours(connection, now, tallies=self._tallies) < HOURS_PER_ROUND:
                         break
+                connection.commit()  # no snapshot held while asleep: it would keep InnoDB from purging
+                return connection
             except (db.DatabaseDown, pymysql.err.MySQLError, OSError) as error:
-                log.warning("ranking skipped this round: %s", error)
-            finally:
                 db.close_quietly(connection)
-            self._wake.wait(ROUND_SECONDS)
+                connection = None
+                if fresh:
+                    log.warning("ranking skipped this round: %s", error)
+                    return None
+                fresh = True

@@ -1,9 +1,11 @@
 """Nothing accepted is lost: MariaDB restarts, MariaDB absent at start, shutdown, and a full spool."""
 
+import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -12,6 +14,7 @@ import pytest
 
 from tests.conftest import API_TOKEN, fetch, wait_for
 from tests.servers import CollectorProcess, MariaDBServer, lf_framed, octet_counted, send_tcp, send_udp
+from tests.test_rankings import packet
 
 
 def numbered(count: int, start: int = 0, padding: int = 0) -> list[bytes]:
@@ -241,3 +244,26 @@ def test_a_batch_stored_in_part_gets_the_rest_later_and_nothing_twice(
         {"n": total}
     ]
     assert not list((tmp_path / "spool").rglob("*.spool")), "every spool is replayed and removed"
+
+
+def test_the_ranker_ranks_again_at_once_after_mariadb_restarts(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, outage: MariaDBServer
+) -> None:
+    """The ranker keeps its connection between rounds; the first round after a MariaDB restart replaces it."""
+    hour = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    ranked = "SELECT COALESCE(SUM(packets), 0) FROM packetfilter_top WHERE field = 'src_ip'"
+    collector = start_collector()
+    send_tcp(collector.port, octet_counted(packet(hour, "203.0.113.7")))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", 1) == 1
+    collector.process.send_signal(signal.SIGUSR1)
+    assert wait_for(db, ranked, 1) == 1
+    db.close()
+    outage.stop()
+    outage.start()
+    db = outage.connect("siem")
+    send_tcp(collector.port, octet_counted(packet(hour + timedelta(minutes=5), "203.0.113.7")))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", 2) == 2
+    collector.process.send_signal(signal.SIGUSR1)  # a round now, not in a minute: it must not fail for the restart
+    assert wait_for(db, ranked, 2, timeout=20) == 2
+    assert "ranking skipped" not in collector.log.read_text()
+    db.close()
