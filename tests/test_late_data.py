@@ -211,3 +211,38 @@ def test_a_spool_replayed_after_an_outage_counts_at_once(
     total = len(before) + len(during)
     assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", total) == total, "the spool is replayed"
     assert_exact(db, reader, api_url)
+
+
+def test_a_devices_drops_of_the_last_day_equal_the_raw_rows(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, api_url: str, now: datetime
+) -> None:
+    """`drops_24h` (whole hours from the hourly counts, part hours from the rows) counts what the rows hold."""
+    rng = random.Random(24)
+    collector = start_collector()
+    stamp = now.strftime("%b %e %H:%M:%S")
+    send_tcp(
+        collector.port,
+        octet_counted(
+            *[
+                f"<30>{stamp} router dnsmasq-dhcp[1]: DHCPACK(br-lan) 10.0.0.{40 + i} {mac} host{i}".encode()
+                for i, mac in enumerate(MACS)
+            ]
+        ),
+    )
+    assert wait_for(db, "SELECT COUNT(*) FROM devices", len(MACS)) == len(MACS)
+    boundary = now - DAY
+    moments = [now - timedelta(minutes=7 * i) for i in range(270)]  # 31.5 hours back, out of order
+    moments = [moment for moment in moments if abs(moment - boundary) > timedelta(minutes=10)]
+    rng.shuffle(moments)
+    deliver(collector, db, [packet(rng, moment) for moment in moments])
+    for mac in MACS:
+        response = httpx.get(f"{api_url}/api/v1/devices/{mac}", headers={"Authorization": f"Bearer {API_TOKEN}"})
+        assert response.status_code == 200, response.text
+        raw = fetch(
+            db,
+            "SELECT COUNT(*) AS n FROM packetfilter WHERE mac = %s AND action IN ('DROP', 'REJECT')"
+            " AND timestamp >= UTC_TIMESTAMP() - INTERVAL 1 DAY",
+            mac,
+        )[0]["n"]
+        assert 0 < raw < len(moments)
+        assert response.json()["drops_24h"] == raw, mac

@@ -1,5 +1,6 @@
 """The device inventory: list, new devices, one device in detail, and the one write the API allows."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, status
@@ -8,6 +9,7 @@ from api.db import DbDep, SettingsDep, connect, like_pattern, query
 from api.deps import TimeRangeDep
 from api.models import Device, DeviceDetail, DeviceUpdate
 from common.addresses import normalise_mac
+from common.store import DAY, HOUR, floor_time
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -27,9 +29,14 @@ _EVENTS = (
     "SELECT timestamp, event, ip, old_value, new_value, notice FROM device_events"
     " WHERE mac = %s ORDER BY timestamp DESC, id DESC LIMIT 200"
 )
+# The last day's drops: whole hours from the hourly counts per MAC (written with the rows, so exact),
+# the part hours at either end from the rows, read by time. The rows have no index by MAC: keeping
+# one up to date cost a sixth of MariaDB's work per firewall line.
 _DROPS = (
-    "SELECT COUNT(*) AS n FROM packetfilter WHERE mac = %s AND action IN ('DROP', 'REJECT')"
-    " AND timestamp >= UTC_TIMESTAMP() - INTERVAL 1 DAY"
+    "SELECT (SELECT COALESCE(SUM(packets), 0) FROM packetfilter_macs WHERE timestamp >= %s AND timestamp < %s"
+    " AND mac = %s AND action IN ('DROP', 'REJECT'))"
+    " + (SELECT COUNT(*) FROM packetfilter WHERE (timestamp >= %s AND timestamp < %s OR timestamp >= %s)"
+    " AND mac = %s AND action IN ('DROP', 'REJECT')) AS n"
 )
 
 
@@ -103,5 +110,14 @@ def _detail(db: DbDep, mac: str) -> dict:
         **rows[0],
         "addresses": query(db, _ADDRESSES, [mac]),
         "events": query(db, _EVENTS, [mac]),
-        "drops_24h": query(db, _DROPS, [mac])[0]["n"],
+        "drops_24h": _drops_last_day(db, mac),
     }
+
+
+def _drops_last_day(db: DbDep, mac: str) -> int:
+    """Packets from the device dropped or rejected in the last 24 hours (and any dated later)."""
+    since = datetime.now(UTC).replace(tzinfo=None) - DAY
+    first = floor_time(since, HOUR)
+    first += HOUR if first < since else timedelta(0)
+    last = max(first, floor_time(since + DAY, HOUR))
+    return int(query(db, _DROPS, [first, last, mac, since, first, last, mac])[0]["n"])
