@@ -1,5 +1,6 @@
 """The device inventory and new-device notifications, through the collector's real receive path."""
 
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -7,8 +8,8 @@ from http.server import ThreadingHTTPServer
 
 import pymysql
 
-from tests.conftest import fetch, wait_for
-from tests.servers import CollectorProcess, Receiver, free_port, lf_framed, send_tcp, send_udp
+from tests.conftest import fetch, grafana_reader, wait_for
+from tests.servers import ROOT, CollectorProcess, MariaDBServer, Receiver, free_port, lf_framed, send_tcp, send_udp
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(minutes=2)
 STAMP = NOW.strftime("%b %e %H:%M:%S")
@@ -206,3 +207,30 @@ class TestNotifications:
         finally:
             late.server.shutdown()
             late.server.server_close()
+
+
+def test_the_readmes_sql_examples_answer_for_a_named_device(
+    start_collector: Callable[..., CollectorProcess],
+    db: pymysql.connections.Connection,
+    mariadb: MariaDBServer,
+    db_env: dict[str, str],
+) -> None:
+    """What the README tells a user to type, as the read-only account: the named TV's drops and its lookups."""
+    collector = start_collector()
+    lookup = [
+        line("dnsmasq[1]", "query[A] api.example.net from 10.0.0.45"),
+        line("dnsmasq[1]", "cached api.example.net is 192.0.2.8"),
+    ]
+    send_tcp(collector.port, lf_framed(*TV_LINES, TV_DROP, WAN_DROP))
+    assert wait_for(db, "SELECT COUNT(*) FROM packetfilter", 2) == 2
+    send_tcp(collector.port, lf_framed(*lookup))
+    assert wait_for(db, "SELECT COUNT(*) FROM dns_queries", 1) == 1
+    with db.cursor() as cursor:
+        cursor.execute("UPDATE devices SET name = 'Living room TV' WHERE mac = %s", (TV,))
+    examples = re.findall(r"```sql\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    assert len(examples) == 2
+    reader = grafana_reader(mariadb, db_env)
+    drops, lookups = (fetch(reader, example.strip().rstrip(";")) for example in examples)
+    reader.close()
+    assert [tuple(row.values()) for row in drops] == [("203.0.113.80", 443, 1)]
+    assert [tuple(row.values()) for row in lookups] == [("api.example.net", 1)]
