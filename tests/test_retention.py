@@ -164,3 +164,31 @@ def test_size_cap_drops_the_oldest_days_first_and_holds(
     notice = fetch(db, "SELECT message FROM messages WHERE program = 'siem-collector' AND message LIKE 'size cap:%'")
     assert "MB allowed; deleted" in notice[0]["message"]
     assert f"from before {now - timedelta(days=oldest_kept):%Y-%m-%d}" in notice[0]["message"]
+
+
+def test_a_devices_domains_expire_by_when_it_last_asked(
+    start_collector: Callable[..., CollectorProcess], db: pymysql.connections.Connection, now: datetime
+) -> None:
+    """The per-device domain list keeps a year by last asked: a pair last asked 400 days ago goes, 100 days stays."""
+    collector = start_collector(SIEM_RETENTION_CHECK_SECONDS="0.5")
+
+    def lookup(days_ago: int, domain: str) -> list[bytes]:
+        iso = (now - timedelta(days=days_ago)).isoformat().replace("+00:00", "Z")
+        return [
+            f"<30>1 {iso} router dnsmasq 1 - - query[A] {domain} from 192.168.1.5".encode(),
+            f"<30>1 {iso} router dnsmasq 1 - - cached {domain} is 192.0.2.1".encode(),
+        ]
+
+    send_tcp(
+        collector.port,
+        octet_counted(*lookup(400, "gone.example"), *lookup(400, "back.example"), *lookup(100, "kept.example"),
+                      *lookup(2, "back.example")),
+    )  # fmt: skip
+    domains = (
+        "SELECT d.name, x.first_seen FROM dns_device_domains AS x JOIN dns_domains AS d ON d.id = x.domain_id"
+        " ORDER BY d.name"
+    )
+    assert wait_for(db, "SELECT COUNT(*) FROM dns_device_domains", 2, timeout=60) == 2
+    kept = {row["name"]: row["first_seen"] for row in fetch(db, domains)}
+    assert set(kept) == {"back.example", "kept.example"}
+    assert kept["back.example"] < (now - timedelta(days=399)).replace(tzinfo=None), "asked again: its first time stays"
