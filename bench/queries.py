@@ -291,6 +291,7 @@ def api_queries(url: str, token: str) -> list[tuple[str, float]]:
         paths += [
             f"/api/v1/drops/summary?since={since}",
             f"/api/v1/drops/timeseries?since={since}",
+            f"/api/v1/drops/summary?src_ip=192.168.1.7&since={since}",  # one address: the index by source
             f"/api/v1/messages?since={since}",
         ]
         paths += [f"/api/v1/drops/top?by={field}&since={since}" for field in
