@@ -106,9 +106,8 @@ class Janitor(threading.Thread):
         now = datetime.now(UTC).replace(tzinfo=None)
         connection = db.connect(self._settings)
         try:
-            with (
-                connection.cursor() as cursor
-            ):  # a chunk read through (no index on its time) locks only what it deletes
+            # a chunk read through (a table with no index on its time) then locks only the rows it deletes
+            with connection.cursor() as cursor:
                 cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             self._maintain(connection, now)
             limits = self._settings.retention_days
