@@ -1,6 +1,6 @@
 """The device inventory: list, new devices, one device in detail, and the one write the API allows."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, status
@@ -116,8 +116,9 @@ def _detail(db: DbDep, mac: str) -> dict:
 
 def _drops_last_day(db: DbDep, mac: str) -> int:
     """Packets from the device dropped or rejected in the last 24 hours (and any dated later)."""
-    since = datetime.now(UTC).replace(tzinfo=None) - DAY
+    now = datetime.now(UTC).replace(tzinfo=None)
+    since, last = now - DAY, floor_time(now, HOUR)
     first = floor_time(since, HOUR)
-    first += HOUR if first < since else timedelta(0)
-    last = max(first, floor_time(since + DAY, HOUR))
+    if first < since:
+        first += HOUR
     return int(query(db, _DROPS, [first, last, mac, since, first, last, mac])[0]["n"])
